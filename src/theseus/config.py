@@ -1,0 +1,308 @@
+"""theseus.toml (or ``[tool.theseus]`` in pyproject.toml) -> validated settings.
+
+Every section later stages read lives here, so a typo is caught once, at load time, with one
+line that names the key and the fix, instead of surfacing as odd behaviour mid-cycle.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from theseus.errors import ConfigError
+
+CONFIG_FILE = "theseus.toml"
+Severity = Literal["low", "medium", "high", "critical"]
+SEVERITY_WEIGHT: dict[str, int] = {"low": 1, "medium": 2, "high": 3, "critical": 4}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AgentSettings(_Section):
+    """What the agent is and how to call it."""
+
+    name: str = "agent"
+    package: str = Field(description="import name of the agent's package")
+    entrypoint: str = Field(description="module:callable taking (message, state) -> reply")
+    migrate: str | None = Field(default=None, description="module:callable for session state")
+    python_path: list[str] = Field(default_factory=lambda: ["."])
+
+    @field_validator("entrypoint", "migrate")
+    @classmethod
+    def _module_colon_callable(cls, value: str | None) -> str | None:
+        if value is not None:
+            module, sep, attr = value.partition(":")
+            if not sep or not module or not attr:
+                raise ValueError(f"{value!r} is not of the form 'module:callable'")
+        return value
+
+
+class PathSettings(_Section):
+    """Which files a candidate may change, and which it must never touch."""
+
+    mutable: list[str] = Field(min_length=1)
+    protected: list[str] = Field(default_factory=list)
+    protected_signatures: list[str] = Field(default_factory=list)
+
+
+class TestSettings(_Section):
+    command: str = "python -m pytest -q -x -p no:cacheprovider"
+    timeout: float = Field(default=300.0, gt=0)
+
+
+class EvidenceSettings(_Section):
+    store: str = ".theseus/evidence.db"
+    min_severity: Severity = "low"
+    exception_severity: Severity = "high"
+
+
+class ReplaySettings(_Section):
+    max_cases: int = Field(default=20, ge=1)
+    case_timeout: float = Field(default=10.0, gt=0)
+
+
+class RepairSettings(_Section):
+    max_candidates: int = Field(default=400, ge=1)
+    max_seconds: float = Field(default=120.0, gt=0)
+    top_locations: int = Field(default=12, ge=1)
+    alternatives: int = Field(default=1, ge=1)
+    second_round: bool = True
+
+
+class LLMSettings(_Section):
+    provider: Literal["openai", "anthropic"] = "openai"
+    model: str = "gpt-4o-mini"
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    samples: int = Field(default=3, ge=1)
+    timeout: float = Field(default=60.0, gt=0)
+    max_retries: int = Field(default=3, ge=0)
+    max_output_tokens: int = Field(default=4096, ge=1)
+    redact: list[str] = Field(default_factory=list)
+    prices: dict[str, float] = Field(
+        default_factory=dict, description="USD per million tokens: {'input': x, 'output': y}"
+    )
+
+
+class AgentProposerSettings(_Section):
+    max_steps: int = Field(default=30, ge=1)
+
+
+class CommandProposerSettings(_Section):
+    argv: list[str] = Field(default_factory=list)
+    timeout: float = Field(default=600.0, gt=0)
+
+
+ProposerName = Literal["repair", "llm", "agent", "command"]
+
+
+def _default_proposers() -> list[ProposerName]:
+    return ["repair"]
+
+
+class ProposeSettings(_Section):
+    proposers: list[ProposerName] = Field(default_factory=_default_proposers)
+    repair: RepairSettings = RepairSettings()
+    llm: LLMSettings = LLMSettings()
+    agent: AgentProposerSettings = AgentProposerSettings()
+    command: CommandProposerSettings = CommandProposerSettings()
+
+
+class PolicySettings(_Section):
+    forbidden: list[str] = Field(
+        default_factory=lambda: [
+            "process",
+            "network",
+            "dynamic-code",
+            "ctypes",
+            "filesystem-escape",
+        ]
+    )
+    allow_test_changes: bool = False
+    max_changed_lines: int = Field(default=200, ge=1)
+    max_files: int = Field(default=10, ge=1)
+    typecheck: bool = False
+
+
+class VerifySettings(_Section):
+    workers: int = Field(default=2, ge=1)
+    sandbox: Literal["auto", "bwrap", "netns", "rlimits"] = "auto"
+    timeout: float = Field(default=600.0, gt=0)
+    memory_mb: int = Field(default=2048, ge=64)
+    cpu_seconds: int = Field(default=600, ge=1)
+    max_processes: int = Field(default=256, ge=8)
+    max_file_mb: int = Field(default=256, ge=1)
+
+
+class GateSettings(_Section):
+    consent: Literal["auto", "manual", "webhook"] = "auto"
+    min_fixed_share: float = Field(default=1.0, ge=0.0, le=1.0)
+    max_regressions: int = Field(default=0, ge=0)
+    manual_timeout: float = Field(default=3600.0, gt=0)
+    webhook_url: str | None = None
+    webhook_secret_env: str = "THESEUS_WEBHOOK_SECRET"
+
+
+class RuntimeSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8700, ge=0, le=65535)
+    workers_per_version: int = Field(default=2, ge=1)
+    restart_intensity: int = Field(default=5, ge=1)
+    restart_period: float = Field(default=10.0, gt=0)
+    canary_share: float = Field(default=0.0, ge=0.0, le=1.0)
+    health_window: float = Field(default=30.0, gt=0)
+    health_min_samples: int = Field(default=20, ge=1)
+    max_error_rate_increase: float = Field(default=0.05, ge=0.0)
+    max_p95_ratio: float = Field(default=2.0, ge=1.0)
+    call_timeout: float = Field(default=30.0, gt=0)
+
+
+class BudgetSettings(_Section):
+    attempts_per_signature: int = Field(default=3, ge=1)
+    cycle_seconds: float = Field(default=600.0, gt=0)
+    cycle_candidates: int = Field(default=2000, ge=1)
+    cycle_tokens: int | None = Field(default=None, ge=0)
+    cycle_cost_usd: float | None = Field(default=None, ge=0)
+    max_rollbacks_per_hour: int = Field(default=3, ge=1)
+
+
+class Settings(_Section):
+    """The whole validated configuration; ``root`` is the folder theseus.toml lives in."""
+
+    agent: AgentSettings
+    paths: PathSettings
+    tests: TestSettings = TestSettings()
+    evidence: EvidenceSettings = EvidenceSettings()
+    replay: ReplaySettings = ReplaySettings()
+    propose: ProposeSettings = ProposeSettings()
+    policy: PolicySettings = PolicySettings()
+    verify: VerifySettings = VerifySettings()
+    gate: GateSettings = GateSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
+    budget: BudgetSettings = BudgetSettings()
+    root: Annotated[Path, Field(exclude=True)] = Path(".")
+
+    @property
+    def state_dir(self) -> Path:
+        """Where Theseus keeps its own files for this project (.theseus/)."""
+        return self.root / ".theseus"
+
+    @property
+    def evidence_path(self) -> Path:
+        return (self.root / self.evidence.store).resolve()
+
+
+def find_config(start: Path) -> Path:
+    """The nearest theseus.toml, or pyproject.toml with [tool.theseus], at or above start."""
+    start = start.resolve()
+    for folder in [start, *start.parents]:
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file() and _has_tool_section(pyproject):
+            return pyproject
+    raise ConfigError(
+        f"no {CONFIG_FILE} found in {start} or any parent folder",
+        hint="run `theseus init` in the agent's project, or pass --project DIR",
+    )
+
+
+def _has_tool_section(pyproject: Path) -> bool:
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return False
+    return isinstance(data.get("tool"), dict) and "theseus" in data["tool"]
+
+
+def load_settings(path: Path | None = None, *, check_globs: bool = True) -> Settings:
+    """Read, validate and cross-check a config file; raise ConfigError with one line."""
+    path = find_config(Path.cwd()) if path is None else path
+    if path.is_dir():
+        path = find_config(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        data: Any = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name} is not valid TOML: {exc}") from exc
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get("theseus")
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path} has no [tool.theseus] table", hint="add one or a theseus.toml")
+    settings = parse_settings(data, root=path.parent.resolve(), source=path.name)
+    if check_globs:
+        check_paths(settings)
+    return settings
+
+
+def parse_settings(data: dict[str, Any], *, root: Path, source: str = CONFIG_FILE) -> Settings:
+    """Validate a config mapping; the first problem becomes one line naming the key."""
+    try:
+        return Settings.model_validate({**data, "root": root})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None
+
+
+def _describe(exc: ValidationError, source: str) -> str:
+    error = exc.errors()[0]
+    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        section = key.rpartition(".")[0] or "top level"
+        return f"{source}: unknown key '{key}' (remove it or check the spelling; see `theseus init` for the keys of [{section}])"
+    if kind == "missing":
+        return f"{source}: required key '{key}' is missing (add it; `theseus init` writes a starter file)"
+    given = error.get("input")
+    shown = "" if isinstance(given, dict) else f", got {given!r}"
+    more = f" (+{len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
+    return f"{source}: key '{key}': {error['msg']}{shown}{more}"
+
+
+def check_paths(settings: Settings) -> None:
+    """Every mutable/protected glob must match at least one file: a typo would silently
+    make nothing mutable, or leave a protected file unprotected."""
+    for key in ("mutable", "protected"):
+        for pattern in getattr(settings.paths, key):
+            if not any(p.is_file() for p in settings.root.glob(pattern)):
+                raise ConfigError(
+                    f"paths.{key}: glob {pattern!r} matches no file under {settings.root}",
+                    hint="fix the pattern (it is relative to the folder of theseus.toml)",
+                )
+
+
+def load_callable(spec: str, root: Path, python_path: list[str] | None = None) -> Any:
+    """Import ``module:callable`` from the project; ConfigError naming what failed."""
+    module_name, _, attr = spec.partition(":")
+    for entry in reversed(python_path or ["."]):
+        folder = str((root / entry).resolve())
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as exc:
+        raise ConfigError(
+            f"entrypoint {spec!r}: importing {module_name!r} failed: {type(exc).__name__}: {exc}",
+            hint="check agent.entrypoint and agent.python_path",
+        ) from None
+    target: Any = module
+    for part in attr.split("."):
+        if not hasattr(target, part):
+            raise ConfigError(
+                f"entrypoint {spec!r}: module {module_name!r} has no attribute {attr!r}",
+                hint="check the name after ':' in agent.entrypoint",
+            )
+        target = getattr(target, part)
+    if not callable(target):
+        raise ConfigError(f"entrypoint {spec!r} is not callable")
+    return target

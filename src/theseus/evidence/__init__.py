@@ -1,0 +1,1 @@
+"""Evidence: what the running agent did, and where it went wrong."""
