@@ -129,6 +129,10 @@ class PolicySettings(_Section):
     max_changed_lines: int = Field(default=200, ge=1)
     max_files: int = Field(default=10, ge=1)
     typecheck: bool = False
+    placeholders: bool = Field(default=True, description="reject TODO/pass/... where code was")
+    forbidden_names: list[str] = Field(
+        default_factory=list, description="extra dotted names to forbid, e.g. 'shutil.move'"
+    )
 
 
 class VerifySettings(_Section):
@@ -139,6 +143,9 @@ class VerifySettings(_Section):
     cpu_seconds: int = Field(default=600, ge=1)
     max_processes: int = Field(default=256, ge=8)
     max_file_mb: int = Field(default=256, ge=1)
+    fail_fast: bool = Field(
+        default=True, description="stop verifying a candidate at its first unfixed replay case"
+    )
 
 
 class GateSettings(_Section):
@@ -148,6 +155,12 @@ class GateSettings(_Section):
     manual_timeout: float = Field(default=3600.0, gt=0)
     webhook_url: str | None = None
     webhook_secret_env: str = "THESEUS_WEBHOOK_SECRET"
+    webhook_listen: str = Field(
+        default="127.0.0.1:0", description="host:port of the receiver for signed answers"
+    )
+    webhook_callback_url: str | None = Field(
+        default=None, description="URL approvers call back, when not the listen address"
+    )
 
 
 class RuntimeSettings(_Section):
@@ -232,6 +245,8 @@ def load_settings(path: Path | None = None, *, check_globs: bool = True) -> Sett
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError:
+        raise ConfigError(f"cannot read {path}: not UTF-8 text") from None
     try:
         data: Any = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -239,7 +254,9 @@ def load_settings(path: Path | None = None, *, check_globs: bool = True) -> Sett
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("theseus")
         if not isinstance(data, dict):
-            raise ConfigError(f"{path} has no [tool.theseus] table", hint="add one or a theseus.toml")
+            raise ConfigError(
+                f"{path} has no [tool.theseus] table", hint="add one or a theseus.toml"
+            )
     settings = parse_settings(data, root=path.parent.resolve(), source=path.name)
     if check_globs:
         check_paths(settings)
@@ -274,6 +291,11 @@ def check_paths(settings: Settings) -> None:
     make nothing mutable, or leave a protected file unprotected."""
     for key in ("mutable", "protected"):
         for pattern in getattr(settings.paths, key):
+            if not pattern or pattern.startswith("/") or ".." in pattern.split("/"):
+                raise ConfigError(
+                    f"paths.{key}: glob {pattern!r} must be a non-empty path inside the project",
+                    hint="write it relative to the folder of theseus.toml, without '..'",
+                )
             if not any(p.is_file() for p in settings.root.glob(pattern)):
                 raise ConfigError(
                     f"paths.{key}: glob {pattern!r} matches no file under {settings.root}",

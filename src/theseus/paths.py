@@ -39,9 +39,9 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
 
 def glob_match(pattern: str, relpath: str) -> bool:
     """Whether a POSIX relative path matches a glob pattern with ``**`` support."""
-    return _glob_regex(pattern.lstrip("./") if pattern.startswith("./") else pattern).match(
-        relpath
-    ) is not None
+    return (
+        _glob_regex(pattern[2:] if pattern.startswith("./") else pattern).match(relpath) is not None
+    )
 
 
 def relative_posix(path: str | Path, root: Path) -> str | None:

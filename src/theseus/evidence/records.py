@@ -96,4 +96,6 @@ class FailureBatch(_Record):
     task_ids: list[str]
     cases: list[ReplayCase]
     frames: list[Frame] = Field(default_factory=list, description="a representative trace")
-    location: str | None = Field(default=None, description="'path:function' innermost mutable frame")
+    location: str | None = Field(
+        default=None, description="'path:function' innermost mutable frame"
+    )

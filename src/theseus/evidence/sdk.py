@@ -1,0 +1,387 @@
+"""The agent-side SDK: ``@task`` records every call, ``report_failure`` adds what went wrong.
+
+Two promises shape this module. Recording never makes the agent's call fail: anything that
+goes wrong while capturing or storing becomes one logged warning and the call proceeds with
+its own result or its own exception, unchanged. And recording is cheap: the project root and
+code version are looked up once, the store connection is opened once per process, and each
+record is one small SQLite transaction (see benchmarks/results/sdk_overhead.md).
+
+Where records go, first match wins: ``configure(store=...)``, env ``THESEUS_EVIDENCE_DB``,
+the ``[evidence].store`` of the nearest theseus.toml above the decorated function's file
+(relative to that folder), else ``.theseus/evidence.db`` under the current folder.
+``THESEUS_RECORD=0`` (set by the sandbox replay) or ``configure(enabled=False)`` turns
+recording off; the function then runs exactly as if undecorated, except that
+``current_task_id()`` still answers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import functools
+import inspect
+import logging
+import os
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Final, ParamSpec, TypeVar, overload
+
+from theseus._jsonvalue import to_json_safe
+from theseus.config import SEVERITY_WEIGHT
+from theseus.errors import EvidenceError
+from theseus.evidence.capture import DEFAULT_STORE, code_version, error_info, project_for
+from theseus.evidence.records import FailureReport, TaskRecord
+from theseus.evidence.store import EvidenceStore
+
+__all__ = ["configure", "current_task_id", "report_failure", "session", "task"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+log = logging.getLogger("theseus.evidence")
+
+
+class _Omitted:
+    def __repr__(self) -> str:
+        return "<omitted>"
+
+
+OMITTED: Final = _Omitted()
+
+_task_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("theseus_task", default=None)
+_session_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "theseus_session", default=None
+)
+_settings: dict[str, Any] = {"store": None, "enabled": None}
+
+
+def configure(*, store: str | Path | None = None, enabled: bool | None = None) -> None:
+    """Override where records go and whether they are taken; None restores the default."""
+    _settings["store"] = Path(store).resolve() if store is not None else None
+    _settings["enabled"] = enabled
+
+
+def current_task_id() -> str | None:
+    """The id of the ``@task`` call running in this context, or None outside one."""
+    return _task_id.get()
+
+
+@contextlib.contextmanager
+def session(session_id: str | None) -> Iterator[None]:
+    """Attribute every task recorded inside the block to ``session_id``."""
+    token = _session_id.set(session_id)
+    try:
+        yield
+    finally:
+        _session_id.reset(token)
+
+
+def _recording() -> bool:
+    if _settings["enabled"] is False:
+        return False
+    return os.environ.get("THESEUS_RECORD", "1").strip().lower() not in {"0", "false", "no", "off"}
+
+
+def _store_path(root: Path | None, default: str) -> Path:
+    configured: Path | None = _settings["store"]
+    if configured is not None:
+        return configured
+    env = os.environ.get("THESEUS_EVIDENCE_DB")
+    if env:
+        return Path(env).resolve()
+    return ((root or Path.cwd()) / default).resolve()
+
+
+class _Writer:
+    """One open store per path per process, shared by threads behind one lock.
+
+    After a fork the child opens its own connections (SQLite connections must not cross a
+    fork); the parent's are kept referenced, never closed, so the child cannot disturb them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._stores: dict[Path, EvidenceStore] = {}
+        self._abandoned: list[dict[Path, EvidenceStore]] = []
+        self._warned: set[str] = set()
+        self.task_paths: OrderedDict[str, Path] = OrderedDict()
+        self.last_path: Path | None = None
+
+    def write(self, path: Path, work: Callable[[EvidenceStore], None]) -> bool:
+        try:
+            with self._lock:
+                if os.getpid() != self._pid:
+                    self._abandoned.append(self._stores)
+                    self._stores, self._pid = {}, os.getpid()
+                store = self._stores.get(path)
+                if store is None:
+                    store = self._stores[path] = EvidenceStore(path)
+                work(store)
+                self.last_path = path
+            return True
+        except Exception as exc:
+            self.warn(str(path), exc)
+            return False
+
+    def remember(self, task_id: str, path: Path) -> None:
+        with self._lock:
+            self.task_paths[task_id] = path
+            if len(self.task_paths) > 4096:
+                self.task_paths.popitem(last=False)
+
+    def warn(self, key: str, exc: BaseException) -> None:
+        """One warning per store per process; the rest go to debug, so a broken disk does not
+        flood the agent's logs."""
+        detail = exc.line() if isinstance(exc, EvidenceError) else f"{type(exc).__name__}: {exc}"
+        if key in self._warned:
+            log.debug("theseus: evidence not recorded (%s): %s", key, detail)
+            return
+        self._warned.add(key)
+        log.warning(
+            "theseus: evidence not recorded, the agent's call goes on (%s): %s", key, detail
+        )
+
+    def close_all(self) -> None:
+        with self._lock:
+            for store in self._stores.values():
+                store.close()
+            self._stores = {}
+
+
+_writer = _Writer()
+
+
+class _TaskMeta:
+    """What is known about a decorated function before it is first called."""
+
+    def __init__(self, fn: Callable[..., Any], idempotent: bool, name: str | None) -> None:
+        self.fn = fn
+        self.idempotent = idempotent
+        self.function = name or f"{fn.__module__}:{fn.__qualname__}"
+        self.session_index: int | None = None
+        self.has_session_param = False
+        try:
+            params = list(inspect.signature(fn).parameters.values())
+        except (TypeError, ValueError):
+            params = []
+        for index, param in enumerate(params):
+            if param.name == "session_id":
+                self.has_session_param = True
+                if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+                    self.session_index = index
+        self._project: tuple[Path | None, str] | None = None
+
+    @property
+    def project(self) -> tuple[Path | None, str]:
+        """(project root or None, configured store path), looked up on first use."""
+        if self._project is None:
+            try:
+                file = inspect.getsourcefile(self.fn) or self.fn.__code__.co_filename
+                found = project_for(os.path.dirname(os.path.abspath(file)))
+            except Exception:
+                found = None
+            self._project = found if found is not None else (None, DEFAULT_STORE)
+        return self._project
+
+    def session_of(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+        value: Any = None
+        if self.has_session_param:
+            if "session_id" in kwargs:
+                value = kwargs["session_id"]
+            elif self.session_index is not None and self.session_index < len(args):
+                value = args[self.session_index]
+        if value is None:
+            return _session_id.get()
+        return value if isinstance(value, str) else str(value)
+
+
+class _Call:
+    """One call in flight: its input is captured at the start, before the agent can mutate it."""
+
+    __slots__ = ("id", "input", "meta", "session", "start", "started_at")
+
+    def __init__(self, meta: _TaskMeta, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.meta = meta
+        self.id = uuid.uuid4().hex
+        self.input: Any = None
+        self.session: str | None = None
+        try:
+            self.input = to_json_safe({"args": list(args), "kwargs": kwargs})
+            self.session = meta.session_of(args, kwargs)
+        except Exception as exc:
+            _writer.warn("capture", exc)
+        self.started_at = time.time()
+        self.start = time.perf_counter()
+
+    def finish(self, output: Any = None, exc: BaseException | None = None) -> None:
+        duration_ms = (time.perf_counter() - self.start) * 1000.0
+        try:
+            root, store = self.meta.project
+            record = TaskRecord.model_construct(
+                id=self.id,
+                function=self.meta.function,
+                session_id=self.session,
+                input=self.input,
+                output=None if exc is not None else to_json_safe(output),
+                error=error_info(exc, root) if exc is not None else None,
+                duration_ms=duration_ms,
+                code_version=code_version(root),
+                started_at=self.started_at,
+                idempotent=self.meta.idempotent,
+            )
+            path = _store_path(root, store)
+        except Exception as capture_error:
+            _writer.warn("capture", capture_error)
+            return
+        if _writer.write(path, lambda s: s.add_task(record)):
+            _writer.remember(self.id, path)
+
+
+def _wrap(fn: Callable[..., Any], idempotent: bool, name: str | None) -> Callable[..., Any]:
+    meta = _TaskMeta(fn, idempotent, name)
+
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def async_call(*args: Any, **kwargs: Any) -> Any:
+            if not _recording():
+                token = _task_id.set(uuid.uuid4().hex)
+                try:
+                    return await fn(*args, **kwargs)
+                finally:
+                    _task_id.reset(token)
+            call = _Call(meta, args, kwargs)
+            token = _task_id.set(call.id)
+            try:
+                result = await fn(*args, **kwargs)
+            except Exception as exc:
+                call.finish(exc=exc)
+                raise
+            finally:
+                _task_id.reset(token)
+            call.finish(result)
+            return result
+
+        async_call.__theseus_task__ = meta  # type: ignore[attr-defined]
+        return async_call
+
+    @functools.wraps(fn)
+    def call_sync(*args: Any, **kwargs: Any) -> Any:
+        if not _recording():
+            token = _task_id.set(uuid.uuid4().hex)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                _task_id.reset(token)
+        call = _Call(meta, args, kwargs)
+        token = _task_id.set(call.id)
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:
+            call.finish(exc=exc)
+            raise
+        finally:
+            _task_id.reset(token)
+        call.finish(result)
+        return result
+
+    call_sync.__theseus_task__ = meta  # type: ignore[attr-defined]
+    return call_sync
+
+
+@overload
+def task(fn: Callable[P, R]) -> Callable[P, R]: ...
+@overload
+def task(
+    fn: None = None, *, idempotent: bool = False, name: str | None = None
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+
+
+def task(
+    fn: Callable[P, R] | None = None, *, idempotent: bool = False, name: str | None = None
+) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
+    """Record every call of ``fn`` (sync or async) as a TaskRecord in the evidence store.
+
+    Use as ``@task`` or ``@task(idempotent=True, name="orders:lookup")``. ``idempotent`` tells
+    replay the call may be repeated safely. Exceptions other than ``Exception`` subclasses
+    (cancellation, KeyboardInterrupt) are not failures of the agent and are not recorded.
+    """
+
+    def decorate(target: Callable[P, R]) -> Callable[P, R]:
+        wrapped: Callable[P, R] = _wrap(target, idempotent, name)
+        return wrapped
+
+    return decorate(fn) if fn is not None else decorate
+
+
+def report_failure(
+    task_id: str,
+    *,
+    kind: str = "wrong_answer",
+    expected: Any = OMITTED,
+    note: str = "",
+    severity: str = "medium",
+) -> str:
+    """Record a semantic failure of task ``task_id`` after the fact; returns the report id.
+
+    ``expected`` (when given, even as None) becomes the replay oracle for that task. A wrong
+    ``severity`` or an empty ``kind`` is a programming error and raises EvidenceError; a store
+    that cannot be written is one logged warning, as for ``@task``.
+    """
+    if severity not in SEVERITY_WEIGHT:
+        raise EvidenceError(
+            f"report_failure: severity {severity!r} is not one of {', '.join(SEVERITY_WEIGHT)}",
+            hint="pass one of those",
+        )
+    if not isinstance(kind, str) or not kind.strip():
+        raise EvidenceError(
+            "report_failure: kind must be a non-empty string such as 'wrong_answer'"
+        )
+    if not isinstance(task_id, str) or not task_id:
+        raise EvidenceError("report_failure: task_id must be the id of a recorded task")
+    report_id = uuid.uuid4().hex
+    if not _recording():
+        return report_id
+    try:
+        report = FailureReport(
+            id=report_id,
+            task_id=task_id,
+            kind=kind.strip(),
+            expected=None if expected is OMITTED else to_json_safe(expected),
+            has_expected=expected is not OMITTED,
+            note=str(note),
+            severity=severity,  # checked above
+            created_at=time.time(),
+        )
+        path = _report_path(task_id)
+    except Exception as exc:
+        _writer.warn("capture", exc)
+        return report_id
+    _writer.write(path, lambda s: s.add_report(report))
+    return report_id
+
+
+def _report_path(task_id: str) -> Path:
+    if _settings["store"] is not None or os.environ.get("THESEUS_EVIDENCE_DB"):
+        return _store_path(None, DEFAULT_STORE)
+    known = _writer.task_paths.get(task_id) or _writer.last_path
+    if known is not None:
+        return known
+    found = project_for(str(Path.cwd()))
+    if found is None:
+        return _store_path(None, DEFAULT_STORE)
+    return _store_path(found[0], found[1])
+
+
+def _reset_for_tests() -> None:
+    """Close cached stores and forget per-process state (tests switch stores often)."""
+    _writer.close_all()
+    _writer.task_paths.clear()
+    _writer.last_path = None
+    _writer._warned.clear()
+    project_for.cache_clear()
+    configure()
