@@ -1,0 +1,115 @@
+"""Per-trial sandbox overhead against plain `python -c pass`, side by side in one run.
+
+Usage:  .venv/bin/python benchmarks/sandbox_overhead.py [--runs 30] [--out FILE]
+
+For each backend that works here, runs `python -c pass` through `run_sandboxed` and, in the
+same interleaved loop, plainly through `subprocess.run` (same interpreter, same minimal env),
+and reports medians, the overhead in ms and the ratio to plain. Interleaving makes the
+comparison fair on a busy machine: both see the same load at the same moment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from theseus.verify.sandbox import BACKENDS, Limits, run_sandboxed, sandbox_env
+from theseus.verify.sandbox.backends import bwrap_argv, probe
+
+TARGET_MS, TARGET_RATIO = 30.0, 1.5
+
+
+def plain(ws: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", "pass"], cwd=ws, env=sandbox_env(ws, "rlimits", None), check=True
+    )
+    return time.perf_counter() - started
+
+
+def sandboxed(ws: Path, backend: str) -> float:
+    started = time.perf_counter()
+    result = run_sandboxed(["python", "-c", "pass"], ws, Limits(timeout=30), backend=backend)
+    elapsed = time.perf_counter() - started
+    if not result.ok:
+        raise SystemExit(f"{backend}: python -c pass failed in the sandbox: {result.reason}")
+    return elapsed
+
+
+def raw(argv: list[str]) -> float:
+    started = time.perf_counter()
+    subprocess.run(argv, check=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).parent / "results" / "sandbox.md"
+    )
+    args = parser.parse_args()
+    load = os.getloadavg()
+    backends = [name for name in BACKENDS if probe(name).available]
+    with tempfile.TemporaryDirectory(prefix="theseus-bench-") as folder:
+        ws = Path(folder).resolve()
+        for name in backends:  # warm caches and the probe
+            sandboxed(ws, name)
+        plain(ws)
+        times: dict[str, list[float]] = {"plain": [], **{name: [] for name in backends}}
+        times["true"], times["bwrap true"] = [], []
+        for _ in range(args.runs):
+            times["plain"].append(plain(ws))
+            for name in backends:
+                times[name].append(sandboxed(ws, name))
+            if "bwrap" in backends:  # bubblewrap's own setup cost, without Python or Theseus
+                times["true"].append(raw(["true"]))
+                times["bwrap true"].append(raw([*bwrap_argv(ws, ws, ()), "true"]))
+    base = statistics.median(times["plain"]) * 1000
+    rows = [f"| plain `python -c pass` | {base:.1f} | - | 1.00x | |"]
+    for name in backends:
+        median = statistics.median(times[name]) * 1000
+        overhead, ratio = median - base, median / base
+        verdict = ""
+        if name == "bwrap":
+            met = overhead < TARGET_MS and ratio < TARGET_RATIO
+            verdict = (
+                "meets target" if met else f"MISSES target (<{TARGET_MS:g} ms, <{TARGET_RATIO}x)"
+            )
+        rows.append(f"| {name} | {median:.1f} | {overhead:+.1f} | {ratio:.2f}x | {verdict} |")
+    if times["true"]:
+        bare = statistics.median(times["bwrap true"]) - statistics.median(times["true"])
+        rows.append(
+            f"| (bwrap setup alone: `bwrap <same flags> true` - `true`) | | {bare * 1000:+.1f} | | |"
+        )
+    report = "\n".join(
+        [
+            "# Sandbox overhead per trial",
+            "",
+            f"Command: `.venv/bin/python benchmarks/sandbox_overhead.py --runs {args.runs}`",
+            f"Machine: {platform.node()} / {platform.machine()} / Linux {platform.release()}, "
+            f"Python {platform.python_version()}, {os.cpu_count()} cores; load average "
+            f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} at the start (a shared machine).",
+            f"Median of {args.runs} interleaved runs each.",
+            "Sandboxed = full `run_sandboxed` call (limits, backend, watchdog, capture).",
+            "",
+            "| run | median ms | overhead ms | ratio to plain | target |",
+            "|---|---|---|---|---|",
+            *rows,
+            "",
+        ]
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(report)
+    print(report)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""`theseus doctor`: is this machine (and this project) ready for Theseus, and if not, why.
+
+Every check is run even when an earlier one fails, so one call lists everything to fix.
+"""
+
+from __future__ import annotations
+
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import click
+
+from theseus.cli.output import console, emit, json_option, project_option, table
+from theseus.errors import TheseusError
+
+OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report; a ``fail`` on an essential check makes doctor exit 1."""
+
+    name: str
+    status: str
+    detail: str
+
+
+def _tool_version(argv: list[str]) -> str | None:
+    if shutil.which(argv[0]) is None:
+        return None
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return (done.stdout or done.stderr).strip().splitlines()[0] if done.returncode == 0 else None
+
+
+def system_checks() -> list[Check]:
+    """Python, git, bubblewrap, and every sandbox backend with whether it works here."""
+    from theseus.verify.sandbox import all_backends, detect_backend
+
+    checks: list[Check] = []
+    version = platform.python_version()
+    good_python = sys.version_info >= (3, 11)
+    checks.append(Check("python", OK if good_python else FAIL, f"{version} ({sys.executable})"))
+    git = _tool_version(["git", "--version"])
+    checks.append(Check("git", OK if git else FAIL, git or "git not found: install git"))
+    bwrap = _tool_version(["bwrap", "--version"])
+    checks.append(
+        Check("bwrap", OK if bwrap else WARN, bwrap or "not installed: apt-get install bubblewrap")
+    )
+    chosen = detect_backend("auto")
+    strong = chosen.isolates_network and chosen.isolates_filesystem
+    checks.append(Check("sandbox", OK if strong else WARN, f"using {chosen.name}: {chosen.reason}"))
+    for warning in chosen.warnings:
+        checks.append(Check("sandbox warning", WARN, warning))
+    for info in all_backends():
+        if info.name != chosen.name:
+            state = "available" if info.available else "unavailable"
+            checks.append(Check(f"backend {info.name}", INFO, f"{state}: {info.reason}"))
+    checks.append(_sandbox_smoke(chosen.name))
+    return checks
+
+
+def _sandbox_smoke(backend: str) -> Check:
+    """Start this Python inside the sandbox and import theseus: the real end-to-end proof."""
+    from theseus.verify.sandbox import Limits, run_sandboxed
+
+    with tempfile.TemporaryDirectory(prefix="theseus-doctor-") as raw:
+        result = run_sandboxed(
+            ["python", "-c", "import theseus, sys; print(sys.version.split()[0])"],
+            Path(raw),
+            Limits(timeout=30),
+            backend=backend,
+        )
+    if result.ok:
+        return Check(
+            "sandbox run", OK, f"python + theseus start in {result.duration * 1000:.0f} ms"
+        )
+    why = result.reason or "failed"
+    tail = result.stderr.strip().splitlines()[-1:] or [""]
+    return Check("sandbox run", FAIL, f"python cannot start in the sandbox: {why} {tail[0]}")
+
+
+def project_checks(project: Path | None) -> list[Check]:
+    """theseus.toml loads, the path globs match files, the entrypoint imports."""
+    from theseus.config import check_paths, find_config, load_callable, load_settings
+
+    try:
+        config = find_config(project or Path.cwd())
+    except TheseusError as exc:
+        if project is None:
+            return [Check("project", INFO, "not inside a project (no theseus.toml found)")]
+        return [Check("config", FAIL, exc.line())]
+    checks = [Check("project", INFO, str(config.parent))]
+    try:
+        settings = load_settings(config, check_globs=False)
+    except TheseusError as exc:
+        return [*checks, Check("config", FAIL, exc.line())]
+    checks.append(Check("config", OK, f"{config.name} loads"))
+    try:
+        check_paths(settings)
+        checks.append(
+            Check("paths", OK, f"mutable globs match: {', '.join(settings.paths.mutable)}")
+        )
+    except TheseusError as exc:
+        checks.append(Check("paths", FAIL, exc.line()))
+    try:
+        load_callable(settings.agent.entrypoint, settings.root, settings.agent.python_path)
+        checks.append(Check("entrypoint", OK, f"{settings.agent.entrypoint} imports"))
+    except TheseusError as exc:
+        checks.append(Check("entrypoint", FAIL, exc.line()))
+    return checks
+
+
+_STYLE = {OK: "[green]ok[/]", WARN: "[yellow]warn[/]", FAIL: "[bold red]FAIL[/]", INFO: "info"}
+
+
+@click.command()
+@project_option
+@json_option
+def doctor(project: str | None, as_json: bool) -> None:
+    """Check that this machine and project are ready: sandbox backend, Python, git, config.
+
+    \b
+    Reports which sandbox backend is used and why, what the weaker fallbacks would be,
+    and, inside a project, whether theseus.toml loads, the mutable globs match files and
+    the entrypoint imports. Exit code 1 when an essential check fails.
+    """
+    checks = system_checks() + project_checks(Path(project) if project else None)
+    failed = any(check.status == FAIL for check in checks)
+    data = {"ok": not failed, "checks": [asdict(check) for check in checks]}
+
+    def render() -> None:
+        rows = [(c.name, _STYLE[c.status], c.detail) for c in checks]
+        console.print(table("theseus doctor", ["check", "status", "detail"], rows))
+        verdict = "[bold red]not ready[/]" if failed else "[green]ready[/]"
+        console.print(f"verdict: {verdict}")
+
+    emit(data, as_json, render)
+    if failed:
+        sys.exit(1)
