@@ -1,0 +1,5 @@
+"""Temperature conversion."""
+
+
+def to_celsius(fahrenheit):
+    return (fahrenheit + 32) * 5 / 9

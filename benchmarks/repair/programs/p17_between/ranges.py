@@ -1,0 +1,5 @@
+"""Inclusive range membership."""
+
+
+def between(x, low, high):
+    return low <= x < high

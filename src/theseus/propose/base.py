@@ -1,0 +1,108 @@
+"""The one interface every proposer implements (repair engine, LLM, coding agent, command).
+
+A proposer turns a failure batch plus the code around it into candidate patches. It yields
+them lazily, best first, so the caller (the evolve cycle) can stop at the first good one and
+never pays for candidates it does not need. Each proposer receives the same
+:class:`ProposalContext`: where the code is, what may change, what failed, what was already
+tried for this failure, how much time and how many candidates it may spend, and a
+:class:`Validator` it can call to check a candidate cheaply (failing checks first) before
+handing it over. Search-based proposers lean on the validator heavily; an LLM proposer may
+only use it to filter out samples that obviously do not work.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from theseus.change.candidate import Candidate
+from theseus.evidence.records import FailureBatch
+from theseus.paths import PathRules
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    """What a cheap validation of one diff found.
+
+    ``failing_fixed`` / ``failing_total`` count the checks that failed before the change;
+    ``broke`` counts checks that passed before and fail now. With stop-on-first-failure the
+    counts cover only what ran, which is enough to rank and to reject.
+    """
+
+    passed: bool
+    failing_fixed: int = 0
+    failing_total: int = 0
+    broke: int = 0
+    detail: str = ""
+
+
+@runtime_checkable
+class Validator(Protocol):
+    """Evaluates a unified diff against the failing checks first, then everything else."""
+
+    def validate(self, diff: str, *, stop_on_first_failure: bool = True) -> ValidationOutcome: ...
+
+
+@dataclass
+class Budget:
+    """How much a proposer may spend: a wall-clock deadline and a number of candidates."""
+
+    deadline: float
+    max_candidates: int
+
+    @classmethod
+    def from_seconds(cls, seconds: float, max_candidates: int) -> Budget:
+        return cls(deadline=time.monotonic() + seconds, max_candidates=max_candidates)
+
+    def seconds_left(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def expired(self) -> bool:
+        return time.monotonic() >= self.deadline
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One earlier attempt for the same failure signature: a diff hash or description."""
+
+    key: str
+    outcome: str
+
+
+@dataclass
+class ProposalContext:
+    """Everything a proposer needs, and nothing of the stages after it.
+
+    ``batch`` is set in the Theseus flow; ``test_command`` in standalone use (``theseus
+    repair``), where the failing test run is the only evidence. ``policy_check`` takes a
+    candidate's unified diff and returns True when the project's policy accepts it; mutants
+    that fail it are never run.
+    """
+
+    root: Path
+    base_commit: str
+    rules: PathRules
+    budget: Budget
+    batch: FailureBatch | None = None
+    test_command: str | None = None
+    attempts: Sequence[Attempt] = ()
+    validator: Validator | None = None
+    policy_check: Callable[[str], bool] | None = None
+    workers: int = 2
+    test_timeout: float = 60.0
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def already_tried(self, key: str) -> bool:
+        return any(attempt.key == key for attempt in self.attempts)
+
+
+@runtime_checkable
+class Proposer(Protocol):
+    """A source of candidate patches; ``propose`` is lazy and yields the best first."""
+
+    name: str
+
+    def propose(self, ctx: ProposalContext) -> Iterator[Candidate]: ...

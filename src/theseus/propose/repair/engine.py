@@ -1,0 +1,212 @@
+"""The repair engine end to end: baseline run, localise, generate, search, report.
+
+:func:`repair` is what ``theseus repair`` runs on any Python project; it needs only a
+folder, a test command that fails, and globs naming the files it may change.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from theseus.errors import TheseusError
+from theseus.paths import rules_from
+from theseus.propose.base import Budget
+from theseus.propose.repair.localize import (
+    Location,
+    StatementIndex,
+    combine,
+    parse_frames,
+    traceback_scores,
+)
+from theseus.propose.repair.mutants import Mutant, generate
+from theseus.propose.repair.runner import TestRun, run_tests
+from theseus.propose.repair.search import Progress, search
+from theseus.propose.repair.spectrum import rank, spectrum_counts
+from theseus.propose.repair.validate import Worker, copy_project
+
+# Tests are the oracle: a "fix" that edits them proves nothing, so they are never mutable
+# unless a caller says otherwise (as policy.allow_test_changes does in the Theseus flow).
+TEST_FILES = ("**/test_*.py", "**/*_test.py", "**/conftest.py", "tests/**", "test/**")
+
+
+class RepairInputError(TheseusError):
+    """The repair cannot start: no mutable file, a test command that passes or cannot run."""
+
+
+@dataclass
+class RepairOptions:
+    test_command: str
+    mutable: Sequence[str]
+    protected: Sequence[str] = ()
+    timeout: float = 120.0
+    workers: int = 2
+    max_candidates: int = 2000
+    top_locations: int = 15
+    alternatives: int = 1
+    second_round: bool = True
+    test_timeout: float | None = None
+    formula: str = "ochiai"
+    policy_check: Callable[[str], bool] | None = None
+    extra_frames: Sequence[Sequence[tuple[str, int, str]]] = ()
+    allow_test_changes: bool = False
+
+
+@dataclass
+class RepairResult:
+    status: str
+    diff: str
+    candidates_tried: int
+    seconds: float
+    description: str = ""
+    operator: str = ""
+    failing_tests: list[str] = field(default_factory=list)
+    locations: list[Location] = field(default_factory=list)
+    alternatives: list[str] = field(default_factory=list)
+    mutants: int = 0
+    rounds: int = 1
+    timed_out: bool = False
+    fix: Mutant | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "diff": self.diff,
+            "candidates_tried": self.candidates_tried,
+            "seconds": round(self.seconds, 3),
+            "description": self.description,
+            "operator": self.operator,
+            "failing_tests": self.failing_tests,
+            "locations": [
+                {
+                    "path": loc.path,
+                    "line": loc.line,
+                    "score": loc.score,
+                    "sources": list(loc.sources),
+                }
+                for loc in self.locations[:10]
+            ],
+            "alternatives": self.alternatives,
+            "mutants": self.mutants,
+            "rounds": self.rounds,
+            "timed_out": self.timed_out,
+        }
+
+
+def _baseline(workspace: Path, options: RepairOptions, files: list[str]) -> TestRun:
+    timeout = options.test_timeout or max(10.0, options.timeout / 2)
+    run = run_tests(workspace, options.test_command, timeout=timeout, cover=files)
+    tail = (run.output.strip().splitlines() or [""])[-1][:200]
+    if run.timed_out:
+        raise RepairInputError(
+            f"test command timed out after {timeout:.0f}s on the unchanged code",
+            hint="pass a faster --test command or a larger --timeout",
+        )
+    if run.returncode in (126, 127):
+        raise RepairInputError(
+            f"test command cannot run (exit {run.returncode}): {tail}",
+            hint="check the --test command; it runs with /bin/sh in the project folder",
+        )
+    if run.passed:
+        raise RepairInputError(
+            "test command passes on the unchanged code: there is nothing to repair",
+            hint="give a --test command that fails because of the bug",
+        )
+    if run.report is not None and not run.outcomes:
+        raise RepairInputError(
+            f"test command ran no test (exit {run.returncode}): {tail}",
+            hint="fix the collection error or the test selection in --test",
+        )
+    return run
+
+
+def localise(run: TestRun, sources: dict[str, str], options: RepairOptions) -> list[Location]:
+    """Ranked statements from the baseline run's spectrum and tracebacks."""
+    indexes = {path: StatementIndex(text) for path, text in sources.items()}
+    spectrum: dict[tuple[str, int], float] = {}
+    traces: list[list[tuple[str, int, str]]] = [list(t) for t in options.extra_frames]
+    if run.report is not None:
+        lines = run.report.get("lines", {})
+        counts = spectrum_counts(
+            lines, run.failed_tests(), run.passed_tests(), keep=frozenset(sources)
+        )
+        spectrum = rank(counts, options.formula)
+        for frames in run.report.get("frames", {}).values():
+            traces.append([(str(f[0]), int(f[1]), str(f[2])) for f in frames])
+    if not traces:
+        parsed = parse_frames(run.output)
+        if parsed:
+            traces.append(parsed)
+    trace = traceback_scores(traces, indexes)
+    ranked = combine(spectrum, trace, indexes)
+    if not ranked:  # nothing observed: every statement of every mutable file, in order
+        ranked = [
+            Location(path, line, 0.1, ("fallback",))
+            for path, index in indexes.items()
+            for line in sorted(set(index.first.values()))
+        ]
+    return ranked
+
+
+def repair(root: Path, options: RepairOptions, *, progress: Progress | None = None) -> RepairResult:
+    """Find a minimal edit of the mutable files that makes the test command pass."""
+    started = time.monotonic()
+    budget = Budget.from_seconds(options.timeout, options.max_candidates)
+    root = root.resolve()
+    protected = [*options.protected, *([] if options.allow_test_changes else TEST_FILES)]
+    rules = rules_from(root, options.mutable, protected)
+    files = [f for f in rules.mutable_files() if f.endswith(".py")]
+    if not files:
+        raise RepairInputError(
+            f"no Python file under {root} matches --mutable {' '.join(options.mutable)}"
+            " (test files never count)",
+            hint="globs are relative to DIR, e.g. --mutable 'src/**/*.py'",
+        )
+    sources = {f: (root / f).read_text(encoding="utf-8") for f in files}
+    workspaces = [copy_project(root) for _ in range(max(1, options.workers))]
+    try:
+        base = _baseline(workspaces[0], options, files)
+        locations = localise(base, sources, options)
+        seen: set[str] = set()
+        mutants = list(
+            generate(sources, locations[: options.top_locations],
+                     policy_check=options.policy_check, seen=seen)
+        )  # fmt: skip
+        mutants.sort(key=lambda m: -m.score)
+        timeout = options.test_timeout or max(5.0, 4 * base.duration + 2)
+        checkers = [
+            Worker(ws, options.test_command, sources, failing=base.failed_tests(),
+                   passing=base.passed_tests(), timeout=timeout)
+            for ws in workspaces
+        ]  # fmt: skip
+        found = search(
+            mutants, checkers, budget, originals=sources, alternatives=options.alternatives,
+            second_round=options.second_round, progress=progress,
+        )  # fmt: skip
+    finally:
+        for ws in workspaces:
+            shutil.rmtree(ws.parent, ignore_errors=True)
+    best = found.best()
+    return RepairResult(
+        status="fixed" if best else "not_fixed",
+        diff=best.diff(sources) if best else "",
+        candidates_tried=found.tried,
+        seconds=time.monotonic() - started,
+        description=best.description if best else "",
+        operator=best.operator if best else "",
+        failing_tests=base.failed_tests(),
+        locations=locations,
+        alternatives=[
+            m.diff(sources)
+            for m in sorted(found.fixes, key=lambda m: (len(m.edits), m.tokens, -m.prior))
+            if m is not best
+        ],
+        mutants=len(mutants),
+        rounds=found.rounds,
+        timed_out=found.timed_out,
+        fix=best,
+    )

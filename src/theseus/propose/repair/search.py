@@ -1,0 +1,132 @@
+"""The search: validate ranked mutants in parallel until enough pass, within a hard budget.
+
+Workers are threads, each owning one :class:`Worker` (a workspace); the real work happens in
+the test subprocesses, so threads are enough and keep the shared queue simple. The first
+round tries single edits in rank order; if none passes and time is left, a second round
+tries pairs of edits, built first from mutants that fixed some of the failing tests (a
+partial fix is the best evidence that a location and an operator are right).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from theseus.propose.base import Budget, ValidationOutcome
+from theseus.propose.repair.mutants import Mutant, combine
+
+Progress = Callable[[int, int, int], None]  # tried, queued, fixes found
+PAIR_POOL = 14
+MAX_PAIRS = 150
+
+
+class Checker(Protocol):
+    def check(
+        self, texts: Mapping[str, str], *, stop_on_first_failure: bool = True
+    ) -> ValidationOutcome: ...
+
+
+@dataclass
+class SearchResult:
+    fixes: list[Mutant] = field(default_factory=list)
+    tried: int = 0
+    timed_out: bool = False
+    partial: list[tuple[Mutant, ValidationOutcome]] = field(default_factory=list)
+    rounds: int = 1
+
+    def best(self) -> Mutant | None:
+        """The most natural fix: fewest tokens changed, then highest prior."""
+        if not self.fixes:
+            return None
+        return min(self.fixes, key=lambda m: (len(m.edits), m.tokens, -m.prior))
+
+
+def _run_round(
+    mutants: Sequence[Mutant],
+    checkers: Sequence[Checker],
+    budget: Budget,
+    want: int,
+    result: SearchResult,
+    progress: Progress | None,
+) -> None:
+    lock = threading.Lock()
+    position = iter(range(len(mutants)))
+
+    def take() -> Mutant | None:
+        with lock:
+            if len(result.fixes) >= want or result.tried >= budget.max_candidates:
+                return None
+            if budget.expired():
+                result.timed_out = True
+                return None
+            index = next(position, None)
+            if index is None:
+                return None
+            result.tried += 1
+            return mutants[index]
+
+    def work(checker: Checker) -> None:
+        while (mutant := take()) is not None:
+            outcome = checker.check(dict(mutant.texts))
+            with lock:
+                if outcome.passed and len(result.fixes) < want:
+                    result.fixes.append(mutant)
+                elif outcome.failing_fixed > 0 and len(mutant.edits) == 1:
+                    result.partial.append((mutant, outcome))
+                if progress is not None:
+                    progress(result.tried, len(mutants), len(result.fixes))
+
+    with ThreadPoolExecutor(max_workers=len(checkers), thread_name_prefix="repair") as pool:
+        for future in [pool.submit(work, checker) for checker in checkers]:
+            future.result()
+
+
+def pairs(
+    singles: Sequence[Mutant], partial: Sequence[tuple[Mutant, ValidationOutcome]],
+    originals: Mapping[str, str],
+) -> list[Mutant]:  # fmt: skip
+    """Pairs of edits on different lines: partial fixes first, then the top singles."""
+    ranked_partial = [m for m, _ in sorted(partial, key=lambda p: -p[1].failing_fixed)]
+    pool: list[Mutant] = []
+    for mutant in [*ranked_partial, *singles]:
+        if mutant not in pool:
+            pool.append(mutant)
+        if len(pool) >= PAIR_POOL:
+            break
+    made: list[Mutant] = []
+    seen: set[tuple[tuple[str, str], ...]] = set()
+    for a, b in itertools.combinations(pool, 2):
+        if a.edits[0][0] == b.edits[0][0] and a.edits[0][1].line == b.edits[0][1].line:
+            continue
+        both = combine(a, b, originals)
+        if both is not None and both.texts not in seen:
+            seen.add(both.texts)
+            made.append(both)
+    made.sort(key=lambda m: -m.score)
+    return made[:MAX_PAIRS]
+
+
+def search(
+    mutants: Sequence[Mutant],
+    checkers: Sequence[Checker],
+    budget: Budget,
+    *,
+    originals: Mapping[str, str],
+    alternatives: int = 1,
+    second_round: bool = True,
+    progress: Progress | None = None,
+) -> SearchResult:
+    """Validate ``mutants`` (already ranked best first) until ``alternatives`` pass."""
+    result = SearchResult()
+    _run_round(mutants, checkers, budget, alternatives, result, progress)
+    if result.fixes or not second_round or budget.expired():
+        return result
+    doubles = pairs(mutants, result.partial, originals)
+    if doubles:
+        result.rounds = 2
+        _run_round(doubles, checkers, budget, alternatives, result, progress)
+    return result

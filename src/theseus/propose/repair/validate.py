@@ -1,0 +1,102 @@
+"""Validating mutants: each worker owns a copy of the project and resets it per mutant.
+
+Validation is ordered to reject bad mutants as cheaply as possible: the tests that failed
+on the buggy code run first (most mutants do not fix them, and one failing test ends the
+run); only a mutant that fixes them all pays for the whole command. The outcome counts
+how many of the originally failing tests it fixed, which the second round uses to pick
+promising partial fixes.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from theseus.change.apply import patched_texts
+from theseus.change.workspace import EXCLUDED_DIRS
+from theseus.propose.base import ValidationOutcome
+from theseus.propose.repair.runner import TestRun, install_plugin, run_tests
+
+
+def copy_project(root: Path) -> Path:
+    """A throwaway copy of the project (minus caches, VCS data and virtualenvs)."""
+    target = Path(tempfile.mkdtemp(prefix="theseus-repair-")) / "ws"
+    shutil.copytree(root, target, ignore=shutil.ignore_patterns(*EXCLUDED_DIRS, "*.pyc"))
+    install_plugin(target)
+    return target
+
+
+class Worker:
+    """One workspace and the knowledge of which tests failed and passed on the bug."""
+
+    def __init__(
+        self,
+        workspace: Path,
+        command: str,
+        originals: Mapping[str, str],
+        *,
+        failing: Sequence[str],
+        passing: Sequence[str],
+        timeout: float,
+    ) -> None:
+        self.workspace = workspace
+        self.command = command
+        self.originals = dict(originals)
+        self.failing = list(failing)
+        self.passing = set(passing)
+        self.timeout = timeout
+
+    def _write(self, texts: Mapping[str, str]) -> None:
+        for path, text in texts.items():
+            (self.workspace / path).write_text(text, encoding="utf-8")
+
+    def check(
+        self, texts: Mapping[str, str], *, stop_on_first_failure: bool = True
+    ) -> ValidationOutcome:
+        """Write the mutant, run failing tests first then everything, put originals back."""
+        self._write(texts)
+        try:
+            return self._run(stop_on_first_failure)
+        finally:
+            self._write({p: self.originals[p] for p in texts if p in self.originals})
+            for path in texts:
+                if path not in self.originals:
+                    (self.workspace / path).unlink(missing_ok=True)
+
+    def _run(self, failfast: bool) -> ValidationOutcome:
+        total = len(self.failing)
+        fixed = 0
+        if self.failing:
+            first = run_tests(
+                self.workspace, self.command, timeout=self.timeout,
+                select=self.failing, failfast=failfast,
+            )  # fmt: skip
+            fixed = sum(1 for t in self.failing if first.outcomes.get(t) == "passed")
+            if not first.passed or fixed < total:
+                return ValidationOutcome(False, fixed, total, 0, _why(first, "failing tests"))
+        full = run_tests(self.workspace, self.command, timeout=self.timeout, failfast=failfast)
+        broke = sum(1 for t in full.failed_tests() if t in self.passing)
+        return ValidationOutcome(full.passed, fixed, total, broke, _why(full, "test command"))
+
+
+def _why(run: TestRun, what: str) -> str:
+    if run.timed_out:
+        return f"{what} timed out"
+    if run.passed:
+        return f"{what} passed"
+    failed = run.failed_tests()
+    return f"{what} failed ({len(failed)} failing)" if failed else f"{what} exit {run.returncode}"
+
+
+class WorkspaceValidator:
+    """The :class:`~theseus.propose.base.Validator` of a worker: diffs instead of texts."""
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+
+    def validate(self, diff: str, *, stop_on_first_failure: bool = True) -> ValidationOutcome:
+        texts = patched_texts(self.worker.workspace, diff).texts
+        new = {path: text for path, text in texts.items() if text is not None}
+        return self.worker.check(new, stop_on_first_failure=stop_on_first_failure)

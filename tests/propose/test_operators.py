@@ -1,0 +1,120 @@
+"""Each operator family produces the expected mutants on small snippets."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from theseus.propose.repair.edit import Editor
+from theseus.propose.repair.mutants import changes_at, merge_texts
+
+SNIPPET = """\
+def pick(items, limit, table, key):
+    total = 0
+    for i in range(len(items) - 1):
+        if items[i] < limit and i > 0:  # keep
+            total += items[i] * 2
+    value = table[key]
+    best = max(total, value)
+    return best
+"""
+
+
+def _lines_changed(old: str, new: str) -> list[tuple[str, str]]:
+    return [(a, b) for a, b in zip(old.splitlines(), new.splitlines(), strict=False) if a != b]
+
+
+def _mutants(line: int) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for change in changes_at(Editor("m.py", SNIPPET), line):
+        ast.parse(change.new_source)  # every mutant parses
+        changed = _lines_changed(SNIPPET, change.new_source)
+        found.setdefault(change.operator, []).append(
+            changed[0][1].strip() if changed else change.new_source
+        )
+    return found
+
+
+def test_comparison_and_boolean_operators_keep_formatting() -> None:
+    found = _mutants(4)
+    assert "if items[i] <= limit and i > 0:  # keep" in found["compare_op"]
+    assert "if items[i] < limit and i >= 0:  # keep" in found["compare_op"]
+    assert "if items[i] < limit or i > 0:  # keep" in found["boolean_op"]
+    assert "if items[i] < limit:  # keep" in found["drop_condition"]
+    assert "if not (items[i] < limit and i > 0):  # keep" in found["negate_condition"]
+
+
+def test_off_by_one_on_range_bound_and_index() -> None:
+    assert "for i in range(len(items)):" in _mutants(3)["off_by_one"]
+    assert "if items[i + 1] < limit and i > 0:  # keep" in _mutants(4)["off_by_one"]
+
+
+def test_binary_and_augmented_assignment_operators() -> None:
+    found = _mutants(5)
+    assert "total -= items[i] * 2" in found["augassign_op"]
+    assert "total += items[i] / 2" in found["binary_op"]
+
+
+def test_callee_swap_args_and_name_replacement() -> None:
+    found = _mutants(7)
+    assert "best = min(total, value)" in found["replace_callee"]
+    assert "best = max(value, total)" in found["swap_args"]
+    assert "best = max(limit, value)" in found["replace_name"]
+
+
+def test_guard_insertion_before_a_subscript() -> None:
+    guards = [
+        c.new_source for c in changes_at(Editor("m.py", SNIPPET), 6) if c.operator == "insert_guard"
+    ]
+    assert any("    if key not in table:\n        return best\n    value = table[key]" in g
+               or "    if key not in table:\n        return None\n    value = table[key]" in g
+               for g in guards)  # fmt: skip
+
+
+def test_statement_delete_move_copy_and_return_value() -> None:
+    ops = {c.operator for c in changes_at(Editor("m.py", SNIPPET), 7)}
+    assert {"delete_statement", "move_statement", "copy_statement"} <= ops
+    returns = _mutants(8)
+    assert "return total" in returns["replace_name"] or "return total" in returns["return_value"]
+
+
+def test_wrap_and_unwrap_calls() -> None:
+    src = "def f(xs, n):\n    return len(xs) + n\n"
+    found = {c.description for c in changes_at(Editor("m.py", src), 2)}
+    assert "drop call to 'len'" in found
+    assert "wrap 'n' in int()" in found
+
+
+def test_precedence_is_kept_with_parentheses() -> None:
+    editor = Editor("m.py", "def f(a, b):\n    return a * b  # product\n")
+    ret = editor.tree.body[0].body[0]  # type: ignore[attr-defined]
+    new = ast.BinOp(ast.Name("b", ast.Load()), ast.Add(), ast.Constant(1))
+    text = editor.replace_expr(ret.value.right, new)
+    assert text == "def f(a, b):\n    return a * (b + 1)  # product\n"
+
+
+def test_mutants_are_deduplicated() -> None:
+    changes = changes_at(Editor("m.py", SNIPPET), 4)
+    assert len({c.new_source for c in changes}) == len(changes)
+
+
+def test_merge_texts_combines_disjoint_edits_and_refuses_overlaps() -> None:
+    base = "a = 1\nb = 2\nc = 3\n"
+    assert (
+        merge_texts(base, "a = 0\nb = 2\nc = 3\n", "a = 1\nb = 2\nc = 4\n")
+        == "a = 0\nb = 2\nc = 4\n"
+    )
+    assert merge_texts(base, "a = 0\nb = 2\nc = 3\n", "a = 5\nb = 2\nc = 3\n") is None
+
+
+@pytest.mark.parametrize("line", [1, 99])
+def test_lines_without_statements_give_nothing_odd(line: int) -> None:
+    for change in changes_at(Editor("m.py", SNIPPET), line):
+        ast.parse(change.new_source)
+
+
+def test_constant_can_become_negative() -> None:
+    src = "def f(items):\n    return 0\n"
+    texts = {c.new_source for c in changes_at(Editor("m.py", src), 2)}
+    assert "def f(items):\n    return -1\n" in texts
