@@ -1,0 +1,189 @@
+"""A worker process: runs exactly one code version of the agent, one call at a time.
+
+Started by the supervisor as ``python -m theseus.runtime.worker --root DIR --entrypoint
+mod:fn [--migrate mod:fn] [--python-path P ...]`` with ``THESEUS_CODE_VERSION`` set. It loads
+the agent once, says ``ready``, then answers framed requests on its inherited stdin/stdout.
+
+Why a separate process per version: a crash, a leak or a bad patch in agent code cannot
+corrupt the supervisor or another version. Why it dies with the supervisor: it asks the
+kernel for SIGKILL when its parent exits (PR_SET_PDEATHSIG) and exits on EOF of its request
+pipe, so no worker outlives the service that started it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import ctypes
+import importlib
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from theseus._jsonvalue import to_json_safe
+from theseus.runtime.protocol import read_frame_fd, write_frame_fd
+
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGKILL us when the supervisor goes away, however it goes."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the EOF on stdin still ends us
+        return
+    expected = os.environ.get("THESEUS_SUPERVISOR_PID")
+    if expected and os.getppid() != int(expected):
+        os._exit(0)  # the parent died before prctl took effect
+
+
+def _load(spec: str) -> Callable[..., Any]:
+    module_name, _, attr = spec.partition(":")
+    target: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        target = getattr(target, part)
+    if not callable(target):
+        raise TypeError(f"{spec} is not callable")
+    return target  # type: ignore[no-any-return]
+
+
+def error_info(exc: BaseException) -> dict[str, Any]:
+    """An exception as plain data: type, message, frames (outermost first), traceback."""
+    frames = [
+        {"file": f.filename, "line": f.lineno or 0, "function": f.name, "code": f.line or ""}
+        for f in traceback.extract_tb(exc.__traceback__)
+    ]
+    kind = type(exc)
+    name = (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
+    return {
+        "type": name,
+        "message": str(exc),
+        "frames": frames,
+        "traceback": "".join(traceback.format_exception(exc)),
+    }
+
+
+def is_idempotent(fn: Callable[..., Any]) -> bool:
+    """Whether ``@theseus.task(idempotent=True)`` marked the entrypoint."""
+    meta = getattr(fn, "__theseus_task__", None)
+    return bool(getattr(meta, "idempotent", False))
+
+
+class Agent:
+    """The loaded agent: its entrypoint and optional migrate hook."""
+
+    def __init__(self, handle: Callable[..., Any], migrate: Callable[..., Any] | None) -> None:
+        self.handle = handle
+        self.migrate = migrate
+
+    def call(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Run one message; the reply says which phase failed when one did."""
+        state = request.get("state") or {}
+        started = time.perf_counter()
+        migrated = False
+        source = request.get("migrate_from")
+        if source is not None and self.migrate is not None:
+            try:
+                state = self.migrate(state, source, request.get("version"))
+                if not isinstance(state, dict):
+                    raise TypeError(f"migrate returned {type(state).__name__}, expected a dict")
+            except Exception as exc:
+                return {"ok": False, "phase": "migrate", "error": error_info(exc)}
+            migrated = True
+        try:
+            with _session(request.get("session")):
+                reply = self.handle(request.get("message"), state)
+        except Exception as exc:
+            return {"ok": False, "phase": "handle", "error": error_info(exc)}
+        return {
+            "ok": True,
+            "reply": to_json_safe(reply),
+            "state": to_json_safe(state),
+            "migrated": migrated,
+            "duration_ms": (time.perf_counter() - started) * 1000.0,
+        }
+
+
+def _session(session_id: str | None) -> contextlib.AbstractContextManager[None]:
+    """Tell the evidence SDK (if the agent uses it) which session this task belongs to."""
+    sdk = sys.modules.get("theseus.evidence.sdk")
+    if sdk is None:
+        return contextlib.nullcontext()
+    return sdk.session(session_id)  # type: ignore[no-any-return]
+
+
+def serve(agent: Agent, in_fd: int, out_fd: int, version: str, idempotent: bool) -> None:
+    """Answer requests until the supervisor closes the pipe or says stop."""
+    write_frame_fd(
+        out_fd,
+        {
+            "op": "ready",
+            "pid": os.getpid(),
+            "version": version,
+            "idempotent": idempotent,
+            "has_migrate": agent.migrate is not None,
+        },
+    )
+    while True:
+        try:
+            request = read_frame_fd(in_fd)
+        except EOFError:
+            return
+        op = request.get("op")
+        if op == "stop":
+            return
+        if op == "ping":
+            response: dict[str, Any] = {"ok": True, "pong": True}
+        elif op == "call":
+            response = agent.call(request)
+        else:
+            response = {
+                "ok": False,
+                "phase": "protocol",
+                "error": {"type": "ProtocolError", "message": f"unknown op {op!r}"},
+            }
+        response["id"] = request.get("id")
+        write_frame_fd(out_fd, response)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="theseus-worker")
+    parser.add_argument("--root", required=True)
+    parser.add_argument("--entrypoint", required=True)
+    parser.add_argument("--migrate", default=None)
+    parser.add_argument("--python-path", action="append", default=[])
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
+    _die_with_parent()
+    # Keep the protocol on private descriptors so a print() in agent code cannot corrupt it.
+    in_fd, out_fd = os.dup(0), os.dup(1)
+    os.dup2(2, 1)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    root = Path(args.root).resolve()
+    os.chdir(root)
+    for entry in reversed(args.python_path or ["."]):
+        sys.path.insert(0, str((root / entry).resolve()))
+    version = os.environ.get("THESEUS_CODE_VERSION", "unknown")
+    try:
+        handle = _load(args.entrypoint)
+        migrate = _load(args.migrate) if args.migrate else None
+    except Exception as exc:
+        write_frame_fd(out_fd, {"op": "load_failed", "error": error_info(exc)})
+        return 3
+    serve(Agent(handle, migrate), in_fd, out_fd, version, is_idempotent(handle))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
