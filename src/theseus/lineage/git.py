@@ -1,0 +1,279 @@
+"""Lineage in git: every candidate on its own ref, every promoted version a commit.
+
+Candidates are committed through a temporary index (``GIT_INDEX_FILE``) with plumbing
+(``read-tree``, ``apply --cached``, ``write-tree``, ``commit-tree``), so building them never
+touches the live working tree the agent is serving from. Promotion makes a commit on the
+current branch whose parent is HEAD and then fast-forwards to it with ``merge --ff-only``,
+which updates only the files the fix changes and refuses, leaving everything as it was, if a
+person has uncommitted edits in those files.
+
+Promoted commits carry trailers (``Theseus-Candidate: ID``, ``Theseus-Signature: ...``), so
+``versions`` is just ``git log`` read back, and any clone of the repository keeps the lineage.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from theseus.change.candidate import Candidate
+from theseus.errors import NotFound, PatchError, TheseusError
+
+CANDIDATE_REFS = "refs/theseus/candidates/"
+TRAILER = "Theseus-Candidate"
+_AUTHOR = {"GIT_AUTHOR_NAME": "Theseus", "GIT_AUTHOR_EMAIL": "theseus@localhost"}
+_SAFE_PATH = re.compile(r"^(?!/)(?!.*(?:^|/)\.\.(?:/|$))[^\0\n]+$")
+
+
+class GitError(TheseusError):
+    """git is missing, the folder is not a repository, or a git step failed."""
+
+
+@dataclass(frozen=True)
+class Version:
+    """One promoted version: a commit on the branch made from a candidate."""
+
+    commit: str
+    candidate_id: str
+    signature: str | None
+    subject: str
+    time: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _git(
+    root: Path, *args: str, env: Mapping[str, str] | None = None, stdin: str | None = None
+) -> str:
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **(env or {})},
+            check=False,
+        )
+    except FileNotFoundError:
+        raise GitError(
+            "git is not installed", hint="install git (it keeps Theseus' lineage)"
+        ) from None
+    if done.returncode != 0:
+        detail = (done.stderr.strip() or done.stdout.strip()).splitlines()
+        raise GitError(f"git {args[0]} failed in {root}: {detail[-1] if detail else 'no output'}")
+    return done.stdout
+
+
+def toplevel(root: Path) -> Path:
+    """The repository's top folder (clear error when ``root`` is not in a repository)."""
+    try:
+        return Path(_git(root, "rev-parse", "--show-toplevel").strip())
+    except GitError as exc:
+        if "git is not installed" in exc.message:
+            raise
+        raise GitError(
+            f"{root} is not inside a git repository",
+            hint="run `git init` and commit the agent's code; Theseus records versions as commits",
+        ) from None
+
+
+def _prefix(root: Path) -> str:
+    return _git(root, "rev-parse", "--show-prefix").strip()
+
+
+def head(root: Path) -> str:
+    """The commit the working tree is on."""
+    toplevel(root)
+    try:
+        return _git(root, "rev-parse", "--verify", "HEAD^{commit}").strip()
+    except GitError:
+        raise GitError(
+            f"the repository at {root} has no commits yet", hint="commit the agent's code first"
+        ) from None
+
+
+def candidate_ref(candidate_id: str) -> str:
+    return CANDIDATE_REFS + candidate_id
+
+
+def _identity_env(root: Path) -> dict[str, str]:
+    """Theseus is the author; the committer is whoever git says, else Theseus too."""
+    env = dict(_AUTHOR)
+    try:
+        _git(root, "var", "GIT_COMMITTER_IDENT")
+    except GitError:
+        env.update(GIT_COMMITTER_NAME="Theseus", GIT_COMMITTER_EMAIL="theseus@localhost")
+    return env
+
+
+def _build_tree(
+    root: Path, base: str, diff: str, extra_files: Mapping[str, str], *, three_way: bool
+) -> str:
+    """The tree of ``base`` with ``diff`` and ``extra_files`` applied, in a throwaway index."""
+    top, prefix = toplevel(root), _prefix(root)
+    with tempfile.TemporaryDirectory(prefix="theseus-index-") as tmp:
+        env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        _git(top, "read-tree", base, env=env)
+        if diff.strip():
+            args = ["apply", "--cached", "--whitespace=nowarn"]
+            if prefix:
+                args.append(f"--directory={prefix.rstrip('/')}")
+            if three_way:
+                args.append("--3way")
+            try:
+                _git(top, *args, "-", env=env, stdin=diff if diff.endswith("\n") else diff + "\n")
+            except GitError as exc:
+                raise PatchError(
+                    f"the candidate's diff does not apply to {base[:12]}: {exc.message}",
+                    hint="regenerate the candidate from the current version",
+                ) from None
+        for relpath, content in sorted(extra_files.items()):
+            if not _SAFE_PATH.match(relpath):
+                raise TheseusError(
+                    f"refusing to commit a file at {relpath!r}",
+                    hint="use a path inside the project",
+                )
+            blob = _git(top, "hash-object", "-w", "--stdin", stdin=content).strip()
+            _git(
+                top,
+                "update-index",
+                "--add",
+                "--cacheinfo",
+                f"100644,{blob},{prefix}{relpath}",
+                env=env,
+            )
+        return _git(top, "write-tree", env=env).strip()
+
+
+def _message(candidate: Candidate, body: str) -> str:
+    text = body.rstrip() + "\n"
+    trailers = [f"{TRAILER}: {candidate.id}"]
+    if candidate.signature:
+        trailers.append(f"Theseus-Signature: {candidate.signature}")
+    trailers.append(f"Theseus-Proposer: {candidate.proposer}")
+    missing = [t for t in trailers if t not in text]
+    return text + ("\n" + "\n".join(missing) + "\n" if missing else "")
+
+
+def store_candidate_ref(root: Path, candidate: Candidate) -> str:
+    """Commit the candidate (its base plus its diff) on ``refs/theseus/candidates/ID``."""
+    tree = _build_tree(root, candidate.base_commit, candidate.diff, {}, three_way=False)
+    summary = f"theseus candidate {candidate.id} ({candidate.proposer})"
+    message = _message(candidate, f"{summary}\n\n{candidate.rationale}".rstrip())
+    commit = _git(
+        root,
+        "commit-tree",
+        tree,
+        "-p",
+        candidate.base_commit,
+        "-F",
+        "-",
+        env=_identity_env(root),
+        stdin=message,
+    ).strip()
+    _git(root, "update-ref", candidate_ref(candidate.id), commit)
+    return commit
+
+
+def promotion_message(candidate: Candidate, scores: Mapping[str, Any] | None = None) -> str:
+    """A commit message that names the candidate, the evidence it fixes and its scores."""
+    scores = scores or {}
+    what = candidate.signature or "its batch"
+    lines = [f"theseus: fix {what} (candidate {candidate.id})", ""]
+    if candidate.rationale:
+        lines += [candidate.rationale, ""]
+    if "fixed" in scores and "total" in scores:
+        lines.append(f"Evidence fixed: {scores['fixed']}/{scores['total']} failures of {what}")
+    shown = ", ".join(f"{k} {v}" for k, v in scores.items() if not isinstance(v, dict | list))
+    if shown:
+        lines.append(f"Scores: {shown}")
+    evidence = candidate.meta.get("evidence_ids")
+    if isinstance(evidence, list) and evidence:
+        lines.append("Evidence: " + ", ".join(str(e) for e in evidence[:20]))
+    return "\n".join(lines)
+
+
+def promote(
+    root: Path,
+    candidate: Candidate,
+    message: str | None = None,
+    extra_files: Mapping[str, str] | None = None,
+    scores: Mapping[str, Any] | None = None,
+) -> str:
+    """Make the candidate (plus ``extra_files``, e.g. regression tests) a commit on the current
+    branch and bring the working tree to it; returns the new commit.
+
+    The diff is applied to HEAD (three-way when HEAD moved on since the candidate's base).
+    Uncommitted edits in the files it changes make this fail with nothing changed.
+    """
+    parent = head(root)
+    try:
+        _git(root, "rev-parse", "--verify", "--quiet", candidate_ref(candidate.id))
+    except GitError:
+        store_candidate_ref(root, candidate)
+    tree = _build_tree(
+        root, parent, candidate.diff, extra_files or {}, three_way=parent != candidate.base_commit
+    )
+    body = _message(candidate, message or promotion_message(candidate, scores))
+    commit = _git(
+        root, "commit-tree", tree, "-p", parent, "-F", "-", env=_identity_env(root), stdin=body
+    ).strip()
+    try:
+        _git(root, "merge", "--ff-only", "--quiet", commit)
+    except GitError as exc:
+        raise GitError(
+            f"cannot bring the working tree to the promoted version: {exc.message}",
+            hint="commit or stash local edits to the files the fix changes, then promote again",
+        ) from None
+    return commit
+
+
+def versions(root: Path, limit: int | None = None) -> list[Version]:
+    """Promoted versions on the current branch, newest first."""
+    head(root)
+    fmt = f"%H%x1f%ct%x1f%s%x1f%(trailers:key={TRAILER},valueonly,separator=%x2C)%x1f%(trailers:key=Theseus-Signature,valueonly,separator=%x2C)%x1e"
+    found: list[Version] = []
+    for entry in _git(root, "log", f"--format={fmt}", "HEAD").split("\x1e"):
+        parts = entry.strip("\n").split("\x1f")
+        if len(parts) != 5 or not parts[3].strip():
+            continue
+        commit, when, subject, cand, sig = parts
+        found.append(Version(commit, cand.strip(), sig.strip() or None, subject, int(when)))
+        if limit is not None and len(found) >= limit:
+            break
+    return found
+
+
+def resolve(root: Path, name: str) -> str:
+    """A commit for a version name: a promoted candidate id (or prefix), a candidate ref,
+    or anything git understands (sha, branch, tag, HEAD~2)."""
+    name = name.strip()
+    if not name:
+        raise TheseusError("empty version name", hint="see `theseus versions`")
+    if re.fullmatch(r"[0-9a-f]{4,64}", name):
+        promoted = {v.commit for v in versions(root) if v.candidate_id.startswith(name)}
+        if len(promoted) == 1:
+            return promoted.pop()
+        listing = _git(root, "for-each-ref", "--format=%(refname) %(objectname)", CANDIDATE_REFS)
+        refs = [line.split() for line in listing.splitlines() if line.strip()]
+        commits = {obj for ref, obj in refs if ref.removeprefix(CANDIDATE_REFS).startswith(name)}
+        if len(commits) == 1:
+            return commits.pop()
+    try:
+        return _git(root, "rev-parse", "--verify", "--quiet", name + "^{commit}").strip()
+    except GitError:
+        raise NotFound(
+            f"no version, candidate or commit named {name!r}", hint="see `theseus versions`"
+        ) from None
+
+
+def diff(root: Path, a: str, b: str) -> str:
+    """The unified diff between two versions (see :func:`resolve` for the names)."""
+    return _git(root, "diff", resolve(root, a), resolve(root, b))
