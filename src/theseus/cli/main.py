@@ -108,7 +108,9 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except Exception as exc:  # a bug in Theseus: say so plainly, keep details for the report
-        error_line(f"internal error: {type(exc).__name__}: {exc} (set THESEUS_DEBUG=1 for the traceback)")
+        error_line(
+            f"internal error: {type(exc).__name__}: {exc} (set THESEUS_DEBUG=1 for the traceback)"
+        )
         import os
 
         if os.environ.get("THESEUS_DEBUG"):
