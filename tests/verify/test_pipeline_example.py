@@ -87,8 +87,9 @@ def example(tmp_path_factory: pytest.TempPathFactory) -> Example:
         cwd=root,
         check=True,
         capture_output=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("THESEUS_")},
     )
-    settings = load_settings(root, check_globs=False)
+    settings = load_settings(root)
     with EvidenceStore(settings.evidence_path) as store:
         batches = curate(store, settings)
     bugs = {b["id"]: b for b in json.loads((root / "seeded_bugs.json").read_text())}
