@@ -9,13 +9,12 @@ Export writes a temporary file and renames it, so a reader never sees a partial 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from theseus._atomic import write_text_atomic
 from theseus.errors import EvidenceError
 from theseus.evidence.records import FailureReport, TaskRecord
 from theseus.evidence.store import EvidenceStore
@@ -63,21 +62,9 @@ def write_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` via a temporary file in the same folder and a rename."""
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        write_text_atomic(path, text)
     except OSError as exc:
         raise EvidenceError(f"cannot write {path}: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise EvidenceError(f"cannot write {path}: {exc.strerror}") from None
-        raise
 
 
 def parse_jsonl(text: str, source: str = "<input>") -> tuple[list[TaskRecord], list[FailureReport]]:

@@ -8,11 +8,11 @@ every step, so ``theseus pause`` takes effect within one step of a running cycle
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
+from theseus._atomic import write_text_atomic
 from theseus.lineage.audit import AuditLog
 
 PAUSE_FILE = "PAUSED"
@@ -53,10 +53,7 @@ class KillSwitch:
         if self.is_paused():
             return False
         info = {"actor": actor, "reason": reason or "paused", "since": time.time()}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(f".{PAUSE_FILE}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(info) + "\n", encoding="utf-8")
-        os.replace(tmp, self.path)
+        write_text_atomic(self.path, json.dumps(info) + "\n")
         if self.audit is not None:
             self.audit.append("pause", {"reason": info["reason"]}, actor=actor)
         return True

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from theseus._atomic import write_text_atomic
 from theseus._jsonvalue import dumps, to_json_safe
 from theseus.errors import TheseusError
 
@@ -285,9 +286,7 @@ def _last_line(fd: int) -> bytes | None:
 
 
 def _write_head(path: Path, seq: int, digest: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"seq": seq, "hash": digest}) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps({"seq": seq, "hash": digest}) + "\n")
 
 
 def _read_head(path: Path) -> tuple[int, str] | None:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from theseus._atomic import write_text_atomic
 from theseus.config import Settings
 from theseus.evidence.records import ReplayCase
 from theseus.verify.replay import json_text, run_replay, write_replay_module
@@ -110,17 +109,7 @@ def load_baseline(path: Path) -> Baseline | None:
 
 def save_baseline(path: Path, baseline: Baseline) -> None:
     """Atomic write: readers see the old file or the whole new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(baseline.model_dump_json(indent=1))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, baseline.model_dump_json(indent=1))
 
 
 @contextmanager
