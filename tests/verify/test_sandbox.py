@@ -101,7 +101,9 @@ def test_writes_stay_in_workspace(ws: Path, tmp_path: Path, backend: str) -> Non
     "backend", [p for p in BACKEND_PARAMS if probe(p.values[0]).isolates_filesystem]
 )
 def test_system_is_read_only(ws: Path, backend: str) -> None:
-    target = Path(__file__).resolve().parent / f"sandbox-escape-{uuid.uuid4().hex}.txt"
+    # /usr exists inside every backend's view and is writable for root outside it; the
+    # test's own folder may lie under /tmp, which the sandbox replaces with a private one.
+    target = Path("/usr") / f"sandbox-escape-{uuid.uuid4().hex}.txt"
     result = run_sandboxed(py(f"open({str(target)!r}, 'w').write('x')"), ws, backend=backend)
     assert not target.exists()
     assert result.returncode == 1 and result.reason == "exit status 1"
