@@ -6,7 +6,11 @@ afterwards (``theseus evidence list`` in that folder). Traffic runs in a subproc
 copy's own code and interpreter path, exactly as a deployed agent would record evidence; the
 curator then groups what was recorded into failure batches, one per signature.
 
-The evolution cycle (propose, verify, gate, hot swap) joins the demo in a later stage.
+With evolution on (the default) the demo then runs evolution cycles on the recorded
+evidence (repair engine, sandboxed verification, gate, one git commit per fix with its
+regression test), shows a deliberately bad candidate caught by policy, replays the same
+traffic against the evolved code and compares failures by signature before and after.
+Promotion is commit-only here: the demo does not start a live service (see demo_evolve).
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import theseus
 from theseus.config import load_settings
@@ -28,6 +32,9 @@ from theseus.errors import TheseusError
 from theseus.evidence.curator import curate
 from theseus.evidence.records import FailureBatch
 from theseus.evidence.store import EvidenceStore
+
+if TYPE_CHECKING:
+    from theseus.demo_evolve import EvolutionResult
 
 EXAMPLE = "support_agent"
 EVIDENCE_DB = ".theseus/evidence.db"
@@ -53,9 +60,10 @@ class DemoResult:
     wrong_answers: int = 0
     commit: str = ""
     batches: list[FailureBatch] = field(default_factory=list)
+    evolution: EvolutionResult | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "workdir": str(self.workdir),
             "commit": self.commit,
             "sessions": self.sessions,
@@ -77,6 +85,9 @@ class DemoResult:
                 for b in self.batches
             ],
         }
+        if self.evolution is not None:
+            data.update(self.evolution.as_json())
+        return data
 
 
 def find_example(name: str = EXAMPLE) -> Path:
@@ -184,13 +195,18 @@ def run_demo(
     seed: int,
     on_progress: Callable[[int, int], None] | None = None,
     on_ready: Callable[[Path], None] | None = None,
+    *,
+    evolve: bool = False,
+    evolve_seconds: float = 150.0,
+    on_step: Callable[[str], None] | None = None,
 ) -> DemoResult:
-    """Copy, commit, drive traffic, curate: everything the first demo stage does."""
+    """Copy, commit, drive traffic, curate; with ``evolve`` also the evolution half
+    (:func:`theseus.demo_evolve.run_evolution`) within ``evolve_seconds``."""
     folder, commit = prepare_workdir(workdir)
     if on_ready is not None:
         on_ready(folder)
     counts = run_traffic(folder, sessions, seed, on_progress)
-    return DemoResult(
+    result = DemoResult(
         workdir=folder,
         sessions=sessions,
         seed=seed,
@@ -200,3 +216,13 @@ def run_demo(
         commit=commit,
         batches=curate_workdir(folder),
     )
+    if evolve:
+        from theseus.demo_evolve import run_evolution
+
+        result.evolution = run_evolution(
+            folder,
+            lambda: run_traffic(folder, sessions, seed),
+            seconds=evolve_seconds,
+            progress=on_step,
+        )
+    return result

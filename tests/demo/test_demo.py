@@ -29,7 +29,7 @@ def _run(args: list[str], cwd: Path | None = None) -> subprocess.CompletedProces
 @pytest.mark.e2e
 def test_demo_records_and_curates_at_least_five_signatures(tmp_path: Path) -> None:
     workdir = tmp_path / "demo"
-    done = _run(["demo", "--workdir", str(workdir), "--sessions", "150", "--json"])
+    done = _run(["demo", "--workdir", str(workdir), "--sessions", "150", "--no-evolve", "--json"])
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
     assert result["workdir"] == str(workdir.resolve())
@@ -58,15 +58,15 @@ def test_demo_records_and_curates_at_least_five_signatures(tmp_path: Path) -> No
 
 @pytest.mark.e2e
 def test_demo_for_people_prints_a_table_and_what_it_did(tmp_path: Path) -> None:
-    done = _run(["demo", "--workdir", str(tmp_path / "d"), "--sessions", "40"])
+    done = _run(["demo", "--workdir", str(tmp_path / "d"), "--sessions", "40", "--no-evolve"])
     assert done.returncode == 0, done.stderr
     assert "Failures by signature" in done.stdout
-    assert "What happened" in done.stdout and "later stage" in done.stdout
+    assert "What happened" in done.stdout and "--no-evolve" in done.stdout
 
 
 @pytest.mark.e2e
 def test_demo_without_workdir_uses_a_new_temporary_folder() -> None:
-    done = _run(["demo", "--sessions", "20", "--json"])
+    done = _run(["demo", "--sessions", "20", "--no-evolve", "--json"])
     assert done.returncode == 0, done.stderr
     folder = Path(json.loads(done.stdout)["workdir"])
     try:
@@ -115,3 +115,25 @@ def test_prepare_makes_one_commit_with_the_example(tmp_path: Path) -> None:
     assert "theseus.toml" in tracked and "support_agent/skills/refunds.py" in tracked
     assert not any("__pycache__" in path for path in tracked)
     assert len(commit) == 40
+
+
+@pytest.mark.e2e
+def test_demo_evolves_and_reports_fixes_bad_candidate_and_audit(tmp_path: Path) -> None:
+    workdir = tmp_path / "evo"
+    done = _run(
+        ["demo", "--workdir", str(workdir), "--sessions", "60", "--seconds", "45", "--json"]
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, Any] = json.loads(done.stdout)
+    assert result["dropped_requests"] == 0 and result["served_live"] is False
+    assert result["audit_verified"] is True
+    assert result["bad_candidate"]["status"] == "rejected_policy"
+    assert any("subprocess" in v or "process" in v for v in result["bad_candidate"]["violations"])
+    assert isinstance(result["fixed"], int) and result["fixed"] == len(result["fixes"])
+    assert set(result["failures_before"]) and isinstance(result["failures_after"], dict)
+    log = subprocess.run(
+        ["git", "log", "--format=%H"], cwd=workdir, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert len(log) == 1 + result["fixed"]
+    verified = _run(["audit", "verify"], cwd=workdir)
+    assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -27,9 +27,25 @@ from theseus.demo import DemoResult, run_demo
     help="Customer conversations to play against the agent.",
 )
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the conversations.")
+@click.option(
+    "--evolve/--no-evolve",
+    "do_evolve",
+    default=True,
+    show_default=True,
+    help="After recording, run evolution cycles and compare failures before and after.",
+)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(10, 3600),
+    default=150.0,
+    show_default=True,
+    help="Time budget of the evolution cycles.",
+)
 @json_option
-def demo(workdir: Path | None, sessions: int, seed: int, as_json: bool) -> None:
-    """Record and curate the example support agent's failures, offline.
+def demo(
+    workdir: Path | None, sessions: int, seed: int, do_evolve: bool, seconds: float, as_json: bool
+) -> None:
+    """Record the example support agent's failures, then evolve them away, offline.
 
     Copies the bundled example agent (a customer-support bot with real seeded bugs) into
     WORKDIR as a git repository with one commit, plays realistic customer conversations
@@ -37,7 +53,12 @@ def demo(workdir: Path | None, sessions: int, seed: int, as_json: bool) -> None:
     WORKDIR/.theseus/evidence.db), then groups the failures by signature and prints them.
     Inspect the result afterwards with `theseus evidence list` inside WORKDIR.
 
-    The evolution cycle (repair, verification, gate, hot swap) joins in a later stage.
+    With --evolve (the default) it then shows a deliberately bad candidate rejected by
+    policy, runs evolution cycles (repair engine, sandboxed verification, gate, one git
+    commit per fix with its regression test), plays the same traffic against the evolved
+    agent and prints failures by signature before and after, the fixes with their diffs,
+    the versions and whether the audit chain verifies. Promotion is commit-only: the demo
+    does not serve the agent live (hot swap under traffic: `theseus serve` + `theseus evolve`).
     """
     out = err_console if as_json else console
     with Progress(
@@ -57,8 +78,14 @@ def demo(workdir: Path | None, sessions: int, seed: int, as_json: bool) -> None:
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        result = run_demo(workdir, sessions, seed, on_progress=advance, on_ready=ready)
-        progress.update(task, description="customer sessions played")
+        def step(message: str) -> None:
+            progress.update(task, description=escape(message[:70]))
+
+        result = run_demo(
+            workdir, sessions, seed, on_progress=advance, on_ready=ready,
+            evolve=do_evolve, evolve_seconds=seconds, on_step=step,
+        )  # fmt: skip
+        progress.update(task, description="done")
     emit(result.as_json(), as_json, lambda: _render(result))
 
 
@@ -92,8 +119,58 @@ def _render(result: DemoResult) -> None:
         f"{len(result.batches)} failure signatures (above).",
         highlight=False,
     )
+    if result.evolution is not None:
+        _render_evolution(result)
+        return
     console.print(
-        "Not yet: proposing fixes, verifying them in a sandbox and hot-swapping them in (the "
+        "Not yet (--no-evolve): proposing fixes, verifying them in a sandbox and hot-swapping them in (the "
         f"evolution cycle) come in a later stage. Look around: cd {folder} && theseus evidence list",
+        highlight=False,
+    )
+
+
+def _render_evolution(result: DemoResult) -> None:
+    evo = result.evolution
+    assert evo is not None
+    bad = evo.bad_candidate
+    console.print(
+        f"A deliberately bad candidate ({str(bad['candidate'])[:12]}, adds `import subprocess`):"
+        f" {bad['status']} - {escape('; '.join(bad['violations'])[:160])}",
+        highlight=False,
+    )
+    for fix in evo.fixes:
+        console.print(
+            f"[bold]fixed {fix.signature}[/] {escape(fix.title[:60])} -> commit "
+            f"{(fix.commit or '')[:12]}",
+            highlight=False,
+        )
+        console.print(escape(fix.diff.rstrip()), highlight=False)
+    titles = {b.signature: b.title for b in result.batches}
+    rows = [
+        (sig, escape(titles.get(sig, "")[:50]), count, evo.after.get(sig, 0))
+        for sig, count in evo.before.items()
+    ]
+    rows += [(s, "(new)", 0, n) for s, n in evo.after.items() if s not in evo.before]
+    console.print(
+        table(
+            "Failures by signature, before and after",
+            ["signature", "what", "before", "after"],
+            rows,
+        )
+    )
+    console.print(
+        table(
+            "Versions (git log of the agent)",
+            ["commit", "message"],
+            [
+                (str(v.get("commit", ""))[:12], escape(str(v.get("subject", v))[:70]))
+                for v in evo.versions
+            ],
+        )
+    )
+    console.print(
+        f"{len(evo.fixes)} fixes promoted; audit chain "
+        f"{'verified' if evo.audit_verified else 'BROKEN'} ({evo.audit_records} records). "
+        "Served live: no (commit-only promotion, so no request was dropped by a swap).",
         highlight=False,
     )

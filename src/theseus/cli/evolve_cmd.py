@@ -1,0 +1,83 @@
+"""`theseus evolve`: run evolution cycles on the project's recorded failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.markup import escape
+
+from theseus.cli.output import console, emit, err_console, json_option, project_option, table
+from theseus.config import load_settings
+from theseus.evolve import CycleReport
+from theseus.evolve import evolve as run_evolution
+from theseus.lineage.state import project_root
+
+
+@click.command()
+@click.option(
+    "--cycles",
+    type=click.IntRange(1, 1000),
+    default=1,
+    show_default=True,
+    help="How many cycles to run at most.",
+)
+@click.option(
+    "--until-clean",
+    is_flag=True,
+    help="Stop early once a cycle leaves no open failure signature or promotes nothing.",
+)
+@project_option
+@json_option
+def evolve(cycles: int, until_clean: bool, project: Path | None, as_json: bool) -> None:
+    """Curate failures, propose fixes, verify, gate and promote them.
+
+    Each cycle takes the failure batches from the evidence store (highest score first),
+    skips signatures that are parked, already fixed or paused, asks the configured
+    proposers for candidates, verifies each in the sandbox, passes it through the gate and
+    promotes an approved one as a git commit together with a regression test built from its
+    evidence. When `theseus serve` is running for the project, the commit is hot-swapped in
+    and its health watched (a rollback is recorded). Everything is written to the audit log.
+    """
+    root = project_root(project)
+    settings = load_settings(root / "theseus.toml")
+    out = err_console if as_json else console
+    with out.status("evolving", spinner="dots") as status:
+
+        def progress(message: str) -> None:
+            status.update(escape(message))
+            out.print(f"[dim]{escape(message)}[/]", highlight=False)
+
+        reports = run_evolution(settings, cycles=cycles, until_clean=until_clean, progress=progress)
+    data = {
+        "cycles": [r.as_json() for r in reports],
+        "promoted": sum(len(r.promoted) for r in reports),
+    }
+    emit(data, as_json, lambda: _render(reports))
+
+
+def _render(reports: list[CycleReport]) -> None:
+    rows = [
+        (
+            r.cycle,
+            o.signature,
+            escape(o.title[:50]),
+            o.outcome,
+            (o.commit or o.candidate_id or "")[:12],
+            f"{o.seconds:.1f}s",
+            escape(o.reason[:60]),
+        )
+        for r in reports
+        for o in r.outcomes
+    ]
+    console.print(
+        table(
+            "Evolution summary",
+            ["cycle", "signature", "failure", "outcome", "commit / candidate", "time", "why"],
+            rows,
+        )
+    )
+    promoted = sum(len(r.promoted) for r in reports)
+    stopped = next((r.stopped for r in reports if r.stopped), None)
+    line = f"{promoted} fix(es) promoted in {len(reports)} cycle(s)"
+    console.print(line + (f"; stopped: {escape(stopped)}" if stopped else ""), highlight=False)

@@ -1,0 +1,252 @@
+"""One evolution cycle: curate -> guard -> propose -> verify -> gate -> promote -> deploy.
+
+Every step that decides something is written to the audit log; every candidate goes into the
+archive with its scores and status; a promoted fix is a git commit carrying the fixed
+evidence as a permanent regression test. The kill switch is honoured between steps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Collection
+from pathlib import Path
+
+from theseus.change import check_policy, current_commit
+from theseus.config import Settings
+from theseus.evidence.curator import curate
+from theseus.evidence.records import FailureBatch
+from theseus.evidence.store import EvidenceStore
+from theseus.evolve import live
+from theseus.evolve.proposals import propose, proposers, regression_test
+from theseus.evolve.report import CycleReport, SignatureOutcome
+from theseus.gate.attempts import AttemptGuard, evidence_key
+from theseus.gate.breaker import CircuitBreaker
+from theseus.gate.budgets import Budget as CycleBudget
+from theseus.gate.consent import make_consent
+from theseus.gate.decide import Gate
+from theseus.gate.regression import RegressionWatch
+from theseus.gate.switch import KillSwitch
+from theseus.lineage import git
+from theseus.lineage.archive import Archive
+from theseus.lineage.audit import AuditLog
+from theseus.lineage.state import open_archive, open_audit, state_dir
+from theseus.propose.base import Attempt, Proposer
+from theseus.propose.base import Budget as ProposalBudget
+from theseus.verify.pipeline import store_verification, verify_candidate
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+class _Stages:
+    """The project's guards and records, opened once per cycle."""
+
+    def __init__(self, settings: Settings, root: Path) -> None:
+        self.archive: Archive = open_archive(root)
+        self.audit: AuditLog = open_audit(root)
+        self.switch = KillSwitch(state_dir(root), self.audit)
+        self.guard = AttemptGuard(self.archive, settings.budget.attempts_per_signature)
+        self.breaker = CircuitBreaker(
+            self.archive.db, settings.budget.max_rollbacks_per_hour, self.switch
+        )
+        self.watch = RegressionWatch(self.archive.db)
+        consent = make_consent(settings.gate, self.archive, self.switch.is_paused)
+        self.gate = Gate(
+            settings.gate, self.archive, self.audit, consent, interrupted=self.switch.is_paused
+        )
+
+    def is_fixed(self, signature: str) -> bool:
+        rows = self.watch.db.query(
+            "SELECT 1 FROM fixed_signatures WHERE signature = ? AND flagged_at IS NULL",
+            (signature,),
+        )
+        return bool(rows)
+
+    def close(self) -> None:
+        self.archive.close()
+
+
+def run_cycle(
+    settings: Settings,
+    *,
+    cycle: int = 1,
+    progress: Progress = _quiet,
+    signatures: int | None = None,
+    service: str | None = None,
+    only: Collection[str] | None = None,
+) -> CycleReport:
+    """Run one cycle over the project's current failure batches (highest score first).
+
+    ``signatures`` caps how many batches the cycle works on; ``service`` is the live
+    service's URL (default: found from ``[runtime]`` when one answers, else commit only);
+    ``only`` restricts the cycle to those signatures.
+    """
+    root = settings.root.resolve()
+    started = time.monotonic()
+    report = CycleReport(cycle=cycle, base_commit=current_commit(root))
+    stages = _Stages(settings, root)
+    try:
+        with EvidenceStore(settings.evidence_path) as store:
+            batches = curate(store, settings)
+        if only is not None:
+            batches = [b for b in batches if b.signature in only]
+        url = service if service is not None else live.service_url(settings)
+        budget = CycleBudget.from_settings(settings.budget)
+        active = proposers(settings, report.notes.append)
+        for note in report.notes:
+            progress(note)
+        stages.audit.append(
+            "cycle", {"event": "start", "cycle": cycle, "batches": len(batches), "live": url}
+        )
+        worked = 0
+        for batch in batches:
+            if stages.switch.is_paused():
+                report.stopped = "paused"
+                break
+            if budget.exhausted:
+                report.stopped = f"budget: {budget.reason}"
+                break
+            if signatures is not None and worked >= signatures:
+                break
+            outcome = _skip_reason(stages, batch)
+            if outcome is None:
+                worked += 1
+                progress(f"{batch.signature} {batch.title[:60]}: proposing")
+                outcome = _work_on(batch, settings, root, stages, budget, active, url, progress)
+            report.outcomes.append(outcome)
+        report.head_commit = current_commit(root)
+        report.seconds = round(time.monotonic() - started, 3)
+        stages.audit.append(
+            "cycle",
+            {
+                "event": "end",
+                "cycle": cycle,
+                "promoted": [o.candidate_id for o in report.promoted],
+                "stopped": report.stopped,
+                "seconds": report.seconds,
+            },
+        )
+    finally:
+        stages.close()
+    return report
+
+
+def _skip_reason(stages: _Stages, batch: FailureBatch) -> SignatureOutcome | None:
+    """An outcome when the batch must not be worked on this cycle, else None."""
+
+    def skip(outcome: str, reason: str) -> SignatureOutcome:
+        return SignatureOutcome(batch.signature, batch.title, batch.count, outcome, reason)
+
+    flag = stages.watch.observe(batch.signature, batch.last_seen)
+    if flag is not None:
+        stages.audit.append("guard", {"signature": batch.signature, "returned": flag.reason})
+        if not flag.may_refix:
+            return skip("returned", flag.reason)
+    elif stages.is_fixed(batch.signature):
+        return skip("fixed_before", "fixed by an earlier promotion (old evidence)")
+    verdict = stages.guard.check(batch.signature, evidence_key=evidence_key(batch.task_ids))
+    if not verdict.allowed:
+        return skip("parked", verdict.reason)
+    return None
+
+
+def _work_on(
+    batch: FailureBatch,
+    settings: Settings,
+    root: Path,
+    stages: _Stages,
+    budget: CycleBudget,
+    active: list[Proposer],
+    url: str | None,
+    progress: Progress,
+) -> SignatureOutcome:
+    began = time.monotonic()
+    out = SignatureOutcome(batch.signature, batch.title, batch.count, "no_candidate")
+    base = current_commit(root)
+    tried = [
+        Attempt(key=str(c.meta.get("attempt_key", c.id)), outcome=c.status)
+        for c in stages.archive.list(signature=batch.signature)
+    ]
+    key = evidence_key(batch.task_ids)
+    for proposer in active:
+        seconds = min(settings.propose.repair.max_seconds, budget.remaining_seconds or 1e9)
+        pbudget = ProposalBudget.from_seconds(seconds, settings.propose.repair.max_candidates)
+        candidates = propose(batch, settings, root, base, pbudget, tried, proposer)
+        budget.charge(candidates=len(candidates))
+        for candidate in candidates:
+            out.candidates += 1
+            candidate = stages.archive.add(candidate)
+            stages.audit.append(
+                "proposal",
+                {"candidate": candidate.id, "signature": batch.signature,
+                 "proposer": candidate.proposer, "rationale": candidate.rationale},
+            )  # fmt: skip
+            outcome = _decide(candidate.id, batch, settings, root, stages, url, progress, out)
+            stages.guard.record(
+                batch.signature, outcome, candidate_id=candidate.id, evidence_key=key
+            )
+            if outcome == "promoted":
+                out.seconds = round(time.monotonic() - began, 3)
+                return out
+    if out.candidates == 0:
+        stages.guard.record(batch.signature, "no_candidate", evidence_key=key)
+        out.reason = "no proposer found a change that passes the replayed evidence"
+    out.seconds = round(time.monotonic() - began, 3)
+    return out
+
+
+def _decide(
+    candidate_id: str,
+    batch: FailureBatch,
+    settings: Settings,
+    root: Path,
+    stages: _Stages,
+    url: str | None,
+    progress: Progress,
+    out: SignatureOutcome,
+) -> str:
+    """Policy, verification, gate, promotion and deploy for one candidate; its final status."""
+    candidate = stages.archive.get(candidate_id)
+    out.candidate_id, out.diff = candidate.id, candidate.diff
+    policy = check_policy(candidate, settings, root)
+    stages.audit.append("policy", {"candidate": candidate.id, **policy.to_dict()})
+    progress(f"{batch.signature}: verifying {candidate.id[:12]}")
+    verification = verify_candidate(candidate, batch, settings, root)
+    store_verification(stages.archive, verification)
+    stages.audit.append(
+        "verification",
+        {"candidate": candidate.id, "status": verification.status,
+         "reason": verification.reason, "duration": round(verification.duration, 3)},
+    )  # fmt: skip
+    out.outcome, out.reason = verification.status, verification.reason
+    if not verification.ok:
+        return verification.status
+    result = stages.gate.decide(candidate.id, verification.scores())
+    if not result.approved:
+        out.outcome, out.reason = "rejected", "; ".join(result.reasons)
+        return stages.archive.status(candidate.id)
+    path, text = regression_test(batch, settings)
+    commit = git.promote(root, candidate, extra_files={path: text}, scores=verification.scores())
+    stages.archive.set_status(candidate.id, "promoted", f"commit {commit[:12]}", actor="theseus")
+    stages.watch.mark_fixed(batch.signature, candidate.id)
+    stages.audit.append(
+        "deploy",
+        {"candidate": candidate.id, "commit": commit, "regression_test": path, "live": url},
+    )
+    out.outcome, out.commit, out.reason = "promoted", commit, f"regression test {path}"
+    progress(f"{batch.signature}: promoted as {commit[:12]}")
+    if url is not None:
+        verdict = live.deploy_and_watch(url, commit, settings)
+        out.deploy = verdict
+        stages.audit.append("health", {"candidate": candidate.id, **verdict})
+        if verdict["verdict"] == "rolled_back":
+            stages.archive.set_status(candidate.id, "rolled_back", "health watch", actor="runtime")
+            stages.audit.append("rollback", {"candidate": candidate.id, "commit": commit})
+            stages.breaker.record_rollback(candidate.id, "health watch")
+            stages.watch.forget(batch.signature)
+            out.outcome = "rolled_back"
+            return "rolled_back"
+    return "promoted"

@@ -1,0 +1,28 @@
+"""The loop: cycles until the count is reached, nothing is left to fix, or a pause."""
+
+from __future__ import annotations
+
+from theseus.config import Settings
+from theseus.evolve.cycle import Progress, _quiet, run_cycle
+from theseus.evolve.report import CycleReport
+
+
+def evolve(
+    settings: Settings,
+    *,
+    cycles: int = 1,
+    until_clean: bool = False,
+    progress: Progress = _quiet,
+    signatures: int | None = None,
+) -> list[CycleReport]:
+    """Run up to ``cycles`` cycles; with ``until_clean`` stop early once a cycle leaves no
+    open signature (everything fixed, parked or flagged) or promotes nothing new."""
+    reports: list[CycleReport] = []
+    for number in range(1, cycles + 1):
+        report = run_cycle(settings, cycle=number, progress=progress, signatures=signatures)
+        reports.append(report)
+        if report.stopped == "paused":
+            break
+        if until_clean and (not report.open_signatures or not report.promoted):
+            break
+    return reports

@@ -1,0 +1,67 @@
+"""What one evolution cycle did, per failure signature, in a form people and JSON can read."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+# Outcomes of one signature in one cycle, in the order the cycle can reach them.
+OUTCOMES = (
+    "paused",
+    "parked",
+    "fixed_before",
+    "returned",
+    "no_candidate",
+    "rejected_policy",
+    "invalid",
+    "failed",
+    "rejected",
+    "promoted",
+    "rolled_back",
+    "budget",
+)
+
+
+@dataclass
+class SignatureOutcome:
+    """One failure signature's way through the cycle."""
+
+    signature: str
+    title: str
+    count: int
+    outcome: str
+    reason: str = ""
+    candidate_id: str | None = None
+    commit: str | None = None
+    diff: str = ""
+    candidates: int = 0
+    seconds: float = 0.0
+    deploy: dict[str, Any] | None = None
+
+
+@dataclass
+class CycleReport:
+    """Every signature the cycle looked at, and what the cycle as a whole ended with."""
+
+    cycle: int
+    base_commit: str
+    head_commit: str = ""
+    outcomes: list[SignatureOutcome] = field(default_factory=list)
+    stopped: str | None = None  # why the cycle ended early (pause, budget), else None
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def promoted(self) -> list[SignatureOutcome]:
+        return [o for o in self.outcomes if o.outcome == "promoted"]
+
+    @property
+    def open_signatures(self) -> list[SignatureOutcome]:
+        """Signatures still failing and still worth another try (not parked, not fixed)."""
+        done = {"promoted", "fixed_before", "parked", "returned"}
+        return [o for o in self.outcomes if o.outcome not in done]
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["promoted"] = len(self.promoted)
+        return data

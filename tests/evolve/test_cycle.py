@@ -1,0 +1,90 @@
+"""A real evolution cycle on a copy of the example agent: real traffic, sandbox, git, audit."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from theseus.config import load_settings
+from theseus.demo import curate_workdir, prepare_workdir, run_traffic
+from theseus.evolve import evolve, run_cycle
+from theseus.evolve.proposals import REGRESSION_DIR, oracle_folder
+from theseus.lineage.state import open_archive, open_audit
+
+
+@pytest.fixture(scope="module")
+def agent(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder, _ = prepare_workdir(tmp_path_factory.mktemp("agent") / "repo")
+    run_traffic(folder, sessions=60, seed=7)
+    return folder
+
+
+@pytest.mark.e2e
+def test_a_cycle_promotes_a_seeded_bug_fix_with_its_regression_test(agent: Path) -> None:
+    settings = load_settings(agent / "theseus.toml")
+    batches = curate_workdir(agent)
+    target = next(b for b in batches if b.title.startswith("IndexError"))
+    before = subprocess.run(
+        ["git", "rev-list", "--count", "HEAD"], cwd=agent, capture_output=True, text=True
+    ).stdout.strip()
+
+    report = run_cycle(settings, only={target.signature})
+
+    [outcome] = report.outcomes
+    assert outcome.outcome == "promoted", outcome.reason
+    assert outcome.commit and report.head_commit == outcome.commit
+    assert "if not orders" in outcome.diff
+    count = subprocess.run(
+        ["git", "rev-list", "--count", "HEAD"], cwd=agent, capture_output=True, text=True
+    ).stdout.strip()
+    assert int(count) == int(before) + 1
+    regression = list((agent / REGRESSION_DIR).glob("test_*.py"))
+    assert len(regression) == 1
+    # The regression test is part of the project's suite now, and passes on the fix.
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(regression[0])],
+        cwd=agent, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-500:]
+    assert (
+        subprocess.run(
+            ["git", "status", "--porcelain"], cwd=agent, capture_output=True, text=True
+        ).stdout
+        == ""
+    )
+
+    archive = open_archive(agent)
+    try:
+        assert archive.get(outcome.candidate_id or "").status == "promoted"
+    finally:
+        archive.close()
+    audit = open_audit(agent)
+    kinds = [r["kind"] for r in audit.records()]
+    for kind in ("cycle", "proposal", "policy", "verification", "gate", "deploy"):
+        assert kind in kinds
+    assert audit.verify().ok
+
+    # The next cycle knows the signature is fixed and does not work on it again.
+    [again] = evolve(settings, cycles=1, until_clean=True, signatures=0)
+    assert again.outcomes == [] or all(o.outcome != "promoted" for o in again.outcomes)
+    second = run_cycle(settings, only={target.signature})
+    assert [o.outcome for o in second.outcomes] == ["fixed_before"]
+
+
+def test_the_oracle_command_runs_the_project_test_folder(agent: Path) -> None:
+    settings = load_settings(agent / "theseus.toml")
+    assert oracle_folder(settings, agent) == "tests"
+
+
+def test_a_paused_project_does_no_work(agent: Path) -> None:
+    settings = load_settings(agent / "theseus.toml")
+    paused = agent / ".theseus" / "PAUSED"
+    paused.write_text('{"actor": "test", "reason": "test"}\n')
+    try:
+        report = run_cycle(settings)
+    finally:
+        paused.unlink()
+    assert report.stopped == "paused" and report.outcomes == []
