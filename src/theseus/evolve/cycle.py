@@ -93,6 +93,7 @@ def run_cycle(
             batches = curate(store, settings)
         if only is not None:
             batches = [b for b in batches if b.signature in only]
+        batches = work_order(batches)
         url = service if service is not None else live.service_url(settings)
         budget = CycleBudget.from_settings(settings.budget)
         active = proposers(settings, report.notes.append)
@@ -132,6 +133,18 @@ def run_cycle(
     finally:
         stages.close()
     return report
+
+
+def work_order(batches: list[FailureBatch]) -> list[FailureBatch]:
+    """The order a cycle works in: crashes traced into mutable code first, then the rest,
+    each group by the curator's frequency x severity score.
+
+    A trace into mutable code localises the fault to a few lines, so such a batch is usually
+    fixed in seconds; a wrong answer needs spectrum localisation over many more candidates.
+    Within a time-boxed cycle this order promotes the most fixes; what is left waits for the
+    next cycle, never dropped.
+    """
+    return sorted(batches, key=lambda b: (b.location is None, -b.score))
 
 
 def _skip_reason(stages: _Stages, batch: FailureBatch) -> SignatureOutcome | None:
