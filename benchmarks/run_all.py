@@ -26,7 +26,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("sandbox.md", [sys.executable, str(HERE / "sandbox_overhead.py")]),
     ("verify.md", [sys.executable, str(HERE / "verify_throughput.py")]),
     ("repair.md", [sys.executable, str(HERE / "repair_bench.py")]),
-    ("swap.md", [str(BIN / "theseus"), "bench", "swap", "--json"]),
+    ("swap.md", [sys.executable, str(HERE / "swap_bench.py")]),
 ]
 ORDER = ["sdk_overhead.md", "sandbox.md", "verify.md", "repair.md", "swap.md"]
 
