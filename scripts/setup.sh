@@ -20,6 +20,9 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "setup: creating virtual environment in $venv" >&2
   "$python" -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+# Some machines' pip configuration names package folders that do not exist; pip warns about
+# each one on every install. Those lines say nothing about this project, so drop them.
+quiet_pip() { "$venv/bin/python" -m pip "$@" 2> >(grep -v '^WARNING: Location' >&2 || true); }
+quiet_pip install -q --disable-pip-version-check --upgrade pip >/dev/null
 echo "setup: installing theseus and its development tools into $venv" >&2
-"$venv/bin/python" -m pip install -q --disable-pip-version-check -e '.[dev]'
+quiet_pip install -q --disable-pip-version-check -e '.[dev]'
