@@ -28,7 +28,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("repair.md", [sys.executable, str(HERE / "repair_bench.py")]),
     ("swap.md", [sys.executable, str(HERE / "swap_bench.py")]),
 ]
-ORDER = ["sdk_overhead.md", "sandbox.md", "verify.md", "repair.md", "swap.md"]
+ORDER = ["sdk_overhead.md", "sandbox.md", "verify.md", "repair.md", "swap.md", "demo.md"]
 
 HEADER = """# Benchmarks
 
