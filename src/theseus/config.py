@@ -71,7 +71,7 @@ class ReplaySettings(_Section):
 class RepairSettings(_Section):
     max_candidates: int = Field(default=400, ge=1)
     max_seconds: float = Field(default=120.0, gt=0)
-    top_locations: int = Field(default=12, ge=1)
+    top_locations: int = Field(default=20, ge=1)
     alternatives: int = Field(default=1, ge=1)
     second_round: bool = True
 

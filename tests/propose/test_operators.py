@@ -118,3 +118,32 @@ def test_constant_can_become_negative() -> None:
     src = "def f(items):\n    return 0\n"
     texts = {c.new_source for c in changes_at(Editor("m.py", src), 2)}
     assert "def f(items):\n    return -1\n" in texts
+
+
+GUARD = """\
+def convert(amount, source, target, rates):
+    if source not in rates and target not in rates:
+        return None
+    return amount / rates[source] * rates[target]
+"""
+
+
+def test_flipping_one_operand_of_a_compound_guard_ranks_below_changing_its_joiner() -> None:
+    changes = changes_at(Editor("m.py", GUARD), 2)
+    joiner = next(c for c in changes if "if source not in rates or target" in c.new_source)
+    flipped = next(c for c in changes if "if source in rates and target not in" in c.new_source)
+    assert joiner.prior > flipped.prior
+    # Outside a compound condition the same flip keeps its usual, high prior.
+    alone = changes_at(Editor("m.py", GUARD.replace(" and target not in rates", "")), 2)
+    single = next(c for c in alone if "if source in rates:" in c.new_source)
+    assert single.prior > joiner.prior
+
+
+def test_a_mutant_is_proved_against_the_module_it_should_give() -> None:
+    # An edit inside one function must not be confused by identical text elsewhere.
+    source = GUARD + "\n\n" + GUARD.replace("def convert", "def convert_again")
+    editor = Editor("m.py", source)
+    for change in changes_at(editor, 2):
+        tree = ast.parse(change.new_source)
+        assert ast.unparse(tree.body[1]) == ast.unparse(ast.parse(source).body[1])
+        assert ast.unparse(tree.body[0]) != ast.unparse(ast.parse(source).body[0])

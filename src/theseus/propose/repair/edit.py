@@ -95,20 +95,45 @@ class Editor:
     # -- proving -----------------------------------------------------------------------
     def prove(self, mutate: Callable[[], Undo], variants: list[list[TextEdit]]) -> str | None:
         """Apply the AST change, remember the module it gives, undo it; return the first
-        text variant that parses to exactly that module."""
+        text variant that parses to exactly that module.
+
+        Only the top-level statement holding the edit is compared (with the module's length):
+        the text outside the edit is untouched, so the rest of the module parses the same,
+        and dumping one function instead of the whole module per mutant keeps building the
+        mutant space cheap.
+        """
+        where = self._top_level_at(min(start for edits in variants for start, _, _ in edits))
+        length = len(self.tree.body)
         undo = mutate()
         try:
-            expected = ast.dump(self.tree)
+            if where is not None and len(self.tree.body) == length:
+                expected = ast.dump(self.tree.body[where])
+            else:
+                where, expected = None, ast.dump(self.tree)
         finally:
             undo()
         for edits in variants:
             text = apply_edits(self.source, edits)
             try:
-                got = ast.dump(ast.parse(text))
+                parsed = ast.parse(text)
             except (SyntaxError, ValueError, RecursionError):
                 continue
+            if where is None:
+                got = ast.dump(parsed)
+            elif len(parsed.body) != length:
+                continue
+            else:
+                got = ast.dump(parsed.body[where])
             if got == expected:
                 return text
+        return None
+
+    def _top_level_at(self, offset: int) -> int | None:
+        """Index in the module body of the top-level statement whose lines hold ``offset``."""
+        for index, stmt in enumerate(self.tree.body):
+            start, end = self.line_span(stmt)
+            if start <= offset < end:
+                return index
         return None
 
     # -- AST slot helpers ------------------------------------------------------------

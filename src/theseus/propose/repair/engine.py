@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,7 @@ class RepairOptions:
     timeout: float = 120.0
     workers: int = 2
     max_candidates: int = 2000
-    top_locations: int = 15
+    top_locations: int = 20
     alternatives: int = 1
     second_round: bool = True
     test_timeout: float | None = None
@@ -152,6 +152,15 @@ def localise(run: TestRun, sources: dict[str, str], options: RepairOptions) -> l
     return ranked
 
 
+def _admissible(
+    policy_check: Callable[[str], bool] | None, sources: Mapping[str, str]
+) -> Callable[[Mutant], bool] | None:
+    if policy_check is None:
+        return None
+    check = policy_check
+    return lambda mutant: check(mutant.diff(sources))
+
+
 def repair(root: Path, options: RepairOptions, *, progress: Progress | None = None) -> RepairResult:
     """Find a minimal edit of the mutable files that makes the test command pass."""
     started = time.monotonic()
@@ -172,10 +181,7 @@ def repair(root: Path, options: RepairOptions, *, progress: Progress | None = No
         base = _baseline(workspaces[0], options, files)
         locations = localise(base, sources, options)
         seen: set[str] = set()
-        mutants = list(
-            generate(sources, locations[: options.top_locations],
-                     policy_check=options.policy_check, seen=seen)
-        )  # fmt: skip
+        mutants = list(generate(sources, locations[: options.top_locations], seen=seen))
         mutants.sort(key=lambda m: -m.score)
         timeout = options.test_timeout or max(5.0, 4 * base.duration + 2)
         checkers = [
@@ -186,6 +192,7 @@ def repair(root: Path, options: RepairOptions, *, progress: Progress | None = No
         found = search(
             mutants, checkers, budget, originals=sources, alternatives=options.alternatives,
             second_round=options.second_round, progress=progress,
+            admissible=_admissible(options.policy_check, sources),
         )  # fmt: skip
     finally:
         for ws in workspaces:

@@ -64,14 +64,36 @@ def _change(ed: Editor, stmt: ast.stmt, op: str, desc: str, prior: float, text: 
         yield Change(stmt.lineno, op, desc, prior, text, count_tokens(edited))
 
 
+# Flipping the membership/identity test of ONE operand of an and/or turns a guard into a
+# different guard that often passes the failing cases only because they never exercise the
+# other operand (seen in the demo: `a not in R and b not in R` "fixed" as `a in R and ...`
+# where `or` was right). An anti-pattern prior, as in repair research: such flips rank
+# below changing the joiner itself.
+_POLARITY_FLIPS = {
+    (ast.In, ast.NotIn),
+    (ast.NotIn, ast.In),
+    (ast.Is, ast.IsNot),
+    (ast.IsNot, ast.Is),
+}
+_FLIP_INSIDE_BOOLOP = 0.5
+
+
+def _inside_boolop(ed: Editor, node: ast.AST) -> bool:
+    parent = ed.parents.get(id(node))
+    return parent is not None and isinstance(parent[0], ast.BoolOp)
+
+
 def compare_op(ed: Editor, stmt: ast.stmt, scope: Scope) -> Iterator[Change]:
     for node in iter_exprs(stmt):
         if not isinstance(node, ast.Compare):
             continue
         operands = [node.left, *node.comparators]
+        in_boolop = _inside_boolop(ed, node)
         for i, op in enumerate(node.ops):
             gap = (ed.span(operands[i])[1], ed.span(operands[i + 1])[0])
             for new_type, prior in COMPARE_SWAPS.get(type(op), []):
+                if in_boolop and (type(op), new_type) in _POLARITY_FLIPS:
+                    prior *= _FLIP_INSIDE_BOOLOP
                 old_text, new_text = OP_TEXT[type(op)], OP_TEXT[new_type]
                 edits = token_edit(ed, gap, old_text, new_text)
                 if not edits:

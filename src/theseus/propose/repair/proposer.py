@@ -28,7 +28,7 @@ class RepairProposer:
 
     name = "repair"
 
-    def __init__(self, *, alternatives: int = 3, top_locations: int = 15) -> None:
+    def __init__(self, *, alternatives: int = 3, top_locations: int = 20) -> None:
         self.alternatives = alternatives
         self.top_locations = top_locations
 

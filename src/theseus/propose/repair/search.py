@@ -20,6 +20,7 @@ from theseus.propose.base import Budget, ValidationOutcome
 from theseus.propose.repair.mutants import Mutant, combine
 
 Progress = Callable[[int, int, int], None]  # tried, queued, fixes found
+Admissible = Callable[[Mutant], bool]
 PAIR_POOL = 14
 MAX_PAIRS = 150
 
@@ -37,6 +38,7 @@ class SearchResult:
     timed_out: bool = False
     partial: list[tuple[Mutant, ValidationOutcome]] = field(default_factory=list)
     rounds: int = 1
+    inadmissible: int = 0
 
     def best(self) -> Mutant | None:
         """The most natural fix: fewest tokens changed, then highest prior."""
@@ -52,6 +54,7 @@ def _run_round(
     want: int,
     result: SearchResult,
     progress: Progress | None,
+    admissible: Admissible | None,
 ) -> None:
     lock = threading.Lock()
     position = iter(range(len(mutants)))
@@ -71,6 +74,11 @@ def _run_round(
 
     def work(checker: Checker) -> None:
         while (mutant := take()) is not None:
+            if admissible is not None and not admissible(mutant):
+                with lock:
+                    result.tried -= 1
+                    result.inadmissible += 1
+                continue
             outcome = checker.check(dict(mutant.texts))
             with lock:
                 if outcome.passed and len(result.fixes) < want:
@@ -119,14 +127,20 @@ def search(
     alternatives: int = 1,
     second_round: bool = True,
     progress: Progress | None = None,
+    admissible: Admissible | None = None,
 ) -> SearchResult:
-    """Validate ``mutants`` (already ranked best first) until ``alternatives`` pass."""
+    """Validate ``mutants`` (already ranked best first) until ``alternatives`` pass.
+
+    ``admissible`` (the project's policy) is asked just before a mutant would run, not when
+    the mutant space is built: a search usually stops after a few dozen of several hundred
+    mutants, so checking them all up front would cost more than the search itself.
+    """
     result = SearchResult()
-    _run_round(mutants, checkers, budget, alternatives, result, progress)
+    _run_round(mutants, checkers, budget, alternatives, result, progress, admissible)
     if result.fixes or not second_round or budget.expired():
         return result
     doubles = pairs(mutants, result.partial, originals)
     if doubles:
         result.rounds = 2
-        _run_round(doubles, checkers, budget, alternatives, result, progress)
+        _run_round(doubles, checkers, budget, alternatives, result, progress, admissible)
     return result

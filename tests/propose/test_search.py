@@ -1,0 +1,59 @@
+"""The search loop: rank order, the policy asked lazily, budgets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from theseus.propose.base import Budget, ValidationOutcome
+from theseus.propose.repair.edit import Change
+from theseus.propose.repair.mutants import Mutant
+from theseus.propose.repair.search import search
+
+
+def _mutant(n: int) -> Mutant:
+    change = Change(1, "constant", f"change to {n}", 0.9, f"x = {n}\n", 1)
+    return Mutant(((f"m{n}.py", change.new_source),), ((f"m{n}.py", change),), 1.0)
+
+
+class PassesOn:
+    """Checks a mutant by its text: only ``x = <good>`` passes (the test command's role)."""
+
+    def __init__(self, good: int) -> None:
+        self.good = good
+        self.seen: list[str] = []
+
+    def check(
+        self, texts: Mapping[str, str], *, stop_on_first_failure: bool = True
+    ) -> ValidationOutcome:
+        [text] = texts.values()
+        self.seen.append(text)
+        return ValidationOutcome(passed=text == f"x = {self.good}\n")
+
+
+def test_the_policy_is_asked_only_for_mutants_about_to_run() -> None:
+    mutants = [_mutant(n) for n in range(50)]
+    asked: list[int] = []
+
+    def admissible(m: Mutant) -> bool:
+        number = int(m.texts[0][1].split("=")[1])
+        asked.append(number)
+        return number != 1  # the policy forbids mutant 1
+
+    checker = PassesOn(good=3)
+    found = search(
+        mutants, [checker], Budget.from_seconds(30, 100), originals={}, admissible=admissible,
+        second_round=False,
+    )  # fmt: skip
+    assert [m.texts[0][1] for m in found.fixes] == ["x = 3\n"]
+    assert asked == [0, 1, 2, 3]  # not all fifty up front
+    assert "x = 1\n" not in checker.seen  # an inadmissible mutant never runs
+    assert found.tried == 3 and found.inadmissible == 1
+
+
+def test_the_candidate_budget_counts_only_mutants_that_ran() -> None:
+    mutants = [_mutant(n) for n in range(10)]
+    found = search(
+        mutants, [PassesOn(good=99)], Budget.from_seconds(30, 4), originals={},
+        admissible=lambda m: m.texts[0][1] != "x = 0\n", second_round=False,
+    )  # fmt: skip
+    assert found.tried == 4 and found.inadmissible == 1 and not found.fixes
