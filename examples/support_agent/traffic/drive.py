@@ -1,21 +1,31 @@
 """Send scripted sessions to the agent, judge each reply, report what was wrong.
 
 Sending is behind ``Sender`` (session id, message) -> ``Result``, so the same judging runs
-against ``handle`` in this process or, with another sender, against a served agent.
+against ``handle`` in this process (``in_process_sender``) or against the agent served by
+``theseus serve`` (``http_sender``). Over HTTP a request can also fail without the agent
+failing: the connection is refused or reset, the worker crashed or timed out, no version
+serves. Such a request is ``dropped``: counted apart, never judged, never reported, since the
+agent's answer is not known. An exception the agent raised is an error, as in-process.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from traffic.flow import Pacer, fan_out
 from traffic.generate import Script, generate
 from traffic.oracle import Belief, advance, expected
-from traffic.shop import load
+from traffic.shop import Shop, load
+
+if TYPE_CHECKING:
+    import httpx
 
 # How much a wrong answer of each kind hurts the customer (money first).
 SEVERITY = {
@@ -30,11 +40,14 @@ SEVERITY = {
 
 @dataclass(frozen=True)
 class Result:
-    """What one message got: a reply, or an error line; and the evidence task id if known."""
+    """What one message got: a reply, or an error line; the evidence task id if known; the
+    version that answered; ``dropped`` when the service, not the agent, failed to answer."""
 
     reply: Any = None
     error: str | None = None
     task_id: str | None = None
+    dropped: bool = False
+    version: str | None = None
 
 
 Sender = Callable[[str, dict[str, Any]], Result]
@@ -48,12 +61,23 @@ class Outcome:
     exceptions: int = 0
     wrong_answers: int = 0
     checked: int = 0
+    dropped: int = 0
     failures: Counter[str] = field(default_factory=Counter)
+    versions: Counter[str] = field(default_factory=Counter)
+    elapsed_s: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["failures"] = dict(sorted(self.failures.items()))
+        data["versions"] = dict(sorted(self.versions.items()))
         return data
+
+    def add(self, other: Outcome) -> None:
+        """Add ``other``'s counts to these (one session's outcome into the run's)."""
+        for name in ("sessions", "requests", "exceptions", "wrong_answers", "checked", "dropped"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.failures.update(other.failures)
+        self.versions.update(other.versions)
 
 
 def drive(
@@ -61,35 +85,73 @@ def drive(
     send: Sender,
     report: Reporter | None = None,
     on_session: Callable[[int], None] | None = None,
+    *,
+    concurrency: int = 1,
+    rate: float | None = None,
+    stop: threading.Event | None = None,
 ) -> Outcome:
     """Play every script through ``send``; wrong answers (and errors, with the answer that was
-    due) go to ``report(task_id, kind=..., expected=..., severity=..., note=...)``."""
+    due) go to ``report(task_id, kind=..., expected=..., severity=..., note=...)``.
+
+    ``concurrency`` sessions run at a time (threads; ``send`` and ``report`` must be thread
+    safe then), ``rate`` caps the messages per second across all of them, and setting
+    ``stop`` ends the run after the messages in flight (``sessions`` counts finished ones).
+    """
     shop = load()
+    stop = stop if stop is not None else threading.Event()
+    pacer = Pacer(rate, stop)
     outcome = Outcome()
-    for script in scripts:
-        belief = Belief()
-        for turn in script.turns:
-            want = expected(shop, turn, belief)
-            result = send(script.session_id, turn.message)
-            outcome.requests += 1
-            outcome.checked += want is not None
-            kind = f"wrong_{turn.intent}"
-            ok = result.error is None and (want is None or _plain(result.reply) == want)
-            if result.error is not None:
-                outcome.exceptions += 1
-                outcome.failures[f"error:{result.error.partition(':')[0]}"] += 1
-                note = f"the agent raised {result.error}"
-            elif not ok:
-                outcome.wrong_answers += 1
-                outcome.failures[kind] += 1
-                note = f"said {_text(result.reply)!r}"
-            if not ok and report is not None and want is not None and result.task_id:
-                severity = SEVERITY.get(turn.intent, "medium")
-                report(result.task_id, kind=kind, expected=want, severity=severity, note=note)
-            advance(shop, turn, belief, want, ok)
-        outcome.sessions += 1
-        if on_session is not None:
-            on_session(outcome.sessions)
+    lock = threading.Lock()
+    started = time.monotonic()
+
+    def play(script: Script) -> None:
+        local = _play(shop, script, send, report, pacer)
+        with lock:
+            outcome.add(local)
+            outcome.elapsed_s = time.monotonic() - started
+            if on_session is not None and local.sessions:
+                on_session(outcome.sessions)
+
+    fan_out(scripts, play, concurrency, stop)
+    outcome.elapsed_s = time.monotonic() - started
+    return outcome
+
+
+def _play(
+    shop: Shop, script: Script, send: Sender, report: Reporter | None, pacer: Pacer
+) -> Outcome:
+    """One session, message by message; ``sessions`` is 1 when it was played to the end."""
+    outcome = Outcome()
+    belief = Belief()
+    for turn in script.turns:
+        if not pacer.wait():
+            return outcome
+        want = expected(shop, turn, belief)
+        result = send(script.session_id, turn.message)
+        outcome.requests += 1
+        if result.version is not None:
+            outcome.versions[result.version] += 1
+        if result.dropped:
+            outcome.dropped += 1
+            outcome.failures[f"dropped:{(result.error or '?').partition(':')[0]}"] += 1
+            advance(shop, turn, belief, want, False)  # whether it ran is unknown
+            continue
+        outcome.checked += want is not None
+        kind = f"wrong_{turn.intent}"
+        ok = result.error is None and (want is None or _plain(result.reply) == want)
+        if result.error is not None:
+            outcome.exceptions += 1
+            outcome.failures[f"error:{result.error.partition(':')[0]}"] += 1
+            note = f"the agent raised {result.error}"
+        elif not ok:
+            outcome.wrong_answers += 1
+            outcome.failures[kind] += 1
+            note = f"said {_text(result.reply)!r}"
+        if not ok and report is not None and want is not None and result.task_id:
+            severity = SEVERITY.get(turn.intent, "medium")
+            report(result.task_id, kind=kind, expected=want, severity=severity, note=note)
+        advance(shop, turn, belief, want, ok)
+    outcome.sessions = 1
     return outcome
 
 
@@ -134,3 +196,86 @@ def drive_in_process(
 
     reporter = theseus.report_failure if report else None
     return drive(generate(sessions, seed), in_process_sender(), reporter, on_session)
+
+
+class HttpSender:
+    """Posts each message to ``POST {base_url}/sessions/{id}/messages`` over one keep-alive
+    connection pool (thread safe: one client shared by every session thread)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 60.0,
+        connections: int = 4,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        import httpx
+
+        self._transport_errors = httpx.HTTPError
+        limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+        self.client = httpx.Client(
+            base_url=base_url.rstrip("/"), timeout=timeout, limits=limits, transport=transport
+        )
+
+    def __call__(self, session_id: str, message: dict[str, Any]) -> Result:
+        try:
+            response = self.client.post(
+                f"/sessions/{session_id}/messages", json={"message": message}
+            )
+        except self._transport_errors as exc:  # refused, reset, timed out: never answered
+            return Result(None, f"{type(exc).__name__}: {exc}", dropped=True)
+        return classify(response.status_code, _json(response))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def http_sender(
+    base_url: str,
+    *,
+    timeout: float = 60.0,
+    connections: int = 4,
+    transport: httpx.BaseTransport | None = None,
+) -> HttpSender:
+    """A ``Sender`` to the agent served at ``base_url`` (``theseus serve``): ``connections``
+    kept-alive connections, ``timeout`` seconds per request; ``transport`` is for tests."""
+    return HttpSender(base_url, timeout=timeout, connections=connections, transport=transport)
+
+
+def classify(status: int, body: Any) -> Result:
+    """The ``Result`` of one HTTP answer of the service (see theseus.runtime.failures).
+
+    200 is the agent's reply; ``agent_error`` (the agent raised) is an error like in-process,
+    against the task id in its detail; every other failure (worker crashed, timeout, nothing
+    serving, a refused request) is the service's, so the request is dropped.
+    """
+    if status == 200 and isinstance(body, dict) and "reply" in body:
+        return Result(
+            body["reply"], None, _str(body.get("task_id")), version=_str(body.get("version"))
+        )
+    error = _dict(body.get("error") if isinstance(body, dict) else None)
+    detail = _dict(error.get("detail"))
+    task_id = _str(detail.get("task_id"))
+    if error.get("type") == "agent_error":
+        name = str(detail.get("error_type") or "Exception").rsplit(".", 1)[-1]
+        text = f"{name}: {detail.get('error_message', '')}"
+        return Result(None, text, task_id, version=_str(detail.get("version")))
+    kind = str(error.get("type") or f"http_{status}")
+    text = f"{kind}: {error.get('message') or f'HTTP {status}'}"
+    return Result(None, text, task_id, dropped=True)
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -12,12 +12,17 @@ the ``[evidence].store`` of the nearest theseus.toml above the decorated functio
 ``THESEUS_RECORD=0`` (set by the sandbox replay) or ``configure(enabled=False)`` turns
 recording off; the function then runs exactly as if undecorated, except that
 ``current_task_id()`` still answers.
+
+A caller that must know a call's id before it runs (the live runtime puts it in its HTTP reply,
+so a client can report a wrong answer against it) assigns it: ``session(sid, task_id=...)``
+makes the *outermost* ``@task`` call in the block use that id, once; nested tasks and later
+calls in the same block get fresh ids, so no two records ever share one. The id is checked
+(hex digits, optionally dash-separated like a uuid, 8 to 64 characters) when ``session`` is
+called, so a bad one cannot reach the store (the rules live in :mod:`.context`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import functools
 import inspect
 import logging
@@ -26,7 +31,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, ParamSpec, TypeVar, overload
 
@@ -34,10 +39,25 @@ from theseus._jsonvalue import to_json_safe
 from theseus.config import SEVERITY_WEIGHT
 from theseus.errors import EvidenceError
 from theseus.evidence.capture import DEFAULT_STORE, code_version, error_info, project_for
+from theseus.evidence.context import (
+    AssignedTask,
+    current_task_id,
+    new_task_id,
+    session,
+    session_id_var,
+    task_id_var,
+)
 from theseus.evidence.records import FailureReport, TaskRecord
 from theseus.evidence.store import EvidenceStore
 
-__all__ = ["configure", "current_task_id", "report_failure", "session", "task"]
+__all__ = [
+    "AssignedTask",
+    "configure",
+    "current_task_id",
+    "report_failure",
+    "session",
+    "task",
+]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -51,10 +71,6 @@ class _Omitted:
 
 OMITTED: Final = _Omitted()
 
-_task_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("theseus_task", default=None)
-_session_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "theseus_session", default=None
-)
 _settings: dict[str, Any] = {"store": None, "enabled": None}
 
 
@@ -62,21 +78,6 @@ def configure(*, store: str | Path | None = None, enabled: bool | None = None) -
     """Override where records go and whether they are taken; None restores the default."""
     _settings["store"] = Path(store).resolve() if store is not None else None
     _settings["enabled"] = enabled
-
-
-def current_task_id() -> str | None:
-    """The id of the ``@task`` call running in this context, or None outside one."""
-    return _task_id.get()
-
-
-@contextlib.contextmanager
-def session(session_id: str | None) -> Iterator[None]:
-    """Attribute every task recorded inside the block to ``session_id``."""
-    token = _session_id.set(session_id)
-    try:
-        yield
-    finally:
-        _session_id.reset(token)
 
 
 def _recording() -> bool:
@@ -195,7 +196,7 @@ class _TaskMeta:
             elif self.session_index is not None and self.session_index < len(args):
                 value = args[self.session_index]
         if value is None:
-            return _session_id.get()
+            return session_id_var.get()
         return value if isinstance(value, str) else str(value)
 
 
@@ -206,7 +207,7 @@ class _Call:
 
     def __init__(self, meta: _TaskMeta, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self.meta = meta
-        self.id = uuid.uuid4().hex
+        self.id = new_task_id()
         self.input: Any = None
         self.session: str | None = None
         try:
@@ -249,20 +250,20 @@ def _wrap(fn: Callable[..., Any], idempotent: bool, name: str | None) -> Callabl
         @functools.wraps(fn)
         async def async_call(*args: Any, **kwargs: Any) -> Any:
             if not _recording():
-                token = _task_id.set(uuid.uuid4().hex)
+                token = task_id_var.set(new_task_id())
                 try:
                     return await fn(*args, **kwargs)
                 finally:
-                    _task_id.reset(token)
+                    task_id_var.reset(token)
             call = _Call(meta, args, kwargs)
-            token = _task_id.set(call.id)
+            token = task_id_var.set(call.id)
             try:
                 result = await fn(*args, **kwargs)
             except Exception as exc:
                 call.finish(exc=exc)
                 raise
             finally:
-                _task_id.reset(token)
+                task_id_var.reset(token)
             call.finish(result)
             return result
 
@@ -272,20 +273,20 @@ def _wrap(fn: Callable[..., Any], idempotent: bool, name: str | None) -> Callabl
     @functools.wraps(fn)
     def call_sync(*args: Any, **kwargs: Any) -> Any:
         if not _recording():
-            token = _task_id.set(uuid.uuid4().hex)
+            token = task_id_var.set(new_task_id())
             try:
                 return fn(*args, **kwargs)
             finally:
-                _task_id.reset(token)
+                task_id_var.reset(token)
         call = _Call(meta, args, kwargs)
-        token = _task_id.set(call.id)
+        token = task_id_var.set(call.id)
         try:
             result = fn(*args, **kwargs)
         except Exception as exc:
             call.finish(exc=exc)
             raise
         finally:
-            _task_id.reset(token)
+            task_id_var.reset(token)
         call.finish(result)
         return result
 

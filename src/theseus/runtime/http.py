@@ -3,6 +3,9 @@ and the deploy / rollback endpoints ``theseus deploy`` and ``theseus rollback`` 
 
 Every error a client can cause is a 4xx with a JSON body ``{"error": {"type", "message"}}``;
 a failure of the agent is a 5xx with the same shape; nothing ever answers with a traceback.
+A reply names the evidence ``task_id`` the agent's call was recorded under (None when the
+entrypoint is not a ``@theseus.task``); so does the ``detail`` of an ``agent_error``,
+``worker_crashed`` or ``timeout``, so a client can ``report_failure`` against it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from starlette.exceptions import HTTPException
 
 from theseus.errors import NotFound, TheseusError
 from theseus.runtime import deploy as swap
+from theseus.runtime import views
 from theseus.runtime.failures import BadRequest, NoSession, ServiceError
 from theseus.runtime.metrics import render
 from theseus.runtime.supervisor import Supervisor
@@ -96,6 +100,7 @@ def create_app(sup: Supervisor, *, start_ref: str | None = None) -> FastAPI:
             "reply": result.reply,
             "version": result.version,
             "migrated": result.migrated,
+            "task_id": result.task_id,
         }
 
     @app.get("/sessions/{session_id}")
@@ -107,12 +112,12 @@ def create_app(sup: Supervisor, *, start_ref: str | None = None) -> FastAPI:
 
     @app.get("/health")
     async def health() -> JSONResponse:
-        body = sup.health()
+        body = views.health(sup)
         return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
     @app.get("/versions")
     async def versions() -> dict[str, Any]:
-        return {"versions": sup.versions(), "history": list(sup.deploy_history)}
+        return {"versions": views.versions(sup), "history": list(sup.deploy_history)}
 
     @app.get("/events")
     async def events(limit: int = 100) -> dict[str, Any]:

@@ -5,7 +5,9 @@ takes each message, routes it by session, hands the worker the session's state a
 the state the worker hands back. A crashed worker's in-flight message is retried once on a
 healthy worker when the task is idempotent, else failed clearly and recorded as evidence.
 Deploy and the health watch live in :mod:`theseus.runtime.deploy`; this module is what they
-drive.
+drive; :mod:`theseus.runtime.views` is what it shows. Each attempt at a message gets a task
+id here: the worker's SDK records the agent's call under it, so do this module's crash and
+timeout records, and the caller gets it back to report a wrong answer against.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import itertools
 import os
 import re
 import time
+import uuid
 from collections import defaultdict, deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
@@ -46,6 +49,7 @@ class CallResult:
     version: str
     migrated: bool
     session: str
+    task_id: str | None = None  # the evidence id the agent's call was recorded under
 
 
 @dataclass
@@ -163,9 +167,11 @@ class Supervisor:
             if retried:
                 raise Unavailable(f"version {route.version[:12]} is not serving")
             return await self._reroute(session, message)
+        version, task_id = route.version, uuid.uuid4().hex
         request = {
             "op": "call",
             "id": next(self._ids),
+            "task_id": task_id,
             "session": session.id,
             "message": message,
             "state": session.state,
@@ -190,18 +196,20 @@ class Supervisor:
                 retry = Route(target, None if origin in (None, target) else origin)
                 return await self._run(session, message, retry, retried=True)
             self.counters["failed_crash"] += 1
-            self._record(session, message, route.version, "WorkerCrashed", exc.message, started)
+            self._record(session, message, version, "WorkerCrashed", exc.message, started, task_id)
             raise WorkerCrashed(
                 f"{exc.message} while answering this message; it was not retried because the"
                 " task is not marked idempotent",
                 hint="send the message again, or mark the task @theseus.task(idempotent=True)",
+                detail={"version": version, "task_id": task_id},
             ) from None
         except CallTimedOut as exc:
             stats.add(ok=False, task_ok=False, latency_ms=_ms(started))
-            self._record(session, message, route.version, "CallTimedOut", exc.message, started)
-            raise
+            self._record(session, message, version, "CallTimedOut", exc.message, started, task_id)
+            detail = {"version": version, "task_id": task_id}
+            raise CallTimedOut(exc.message, hint=exc.hint, detail=detail) from None
         if not response.get("ok"):
-            return await self._failed(session, message, route, response, started, retried)
+            return await self._failed(session, message, route, response, started, retried, task_id)
         stats.add(ok=True, task_ok=True, latency_ms=_ms(started))
         updated = replace(
             session,
@@ -214,9 +222,9 @@ class Supervisor:
             updated.pinned = False
             self.counters["sessions_migrated"] += 1
         self.sessions.save(updated)
-        return CallResult(
-            response.get("reply"), route.version, route.migrate_from is not None, session.id
-        )
+        migrated = route.migrate_from is not None
+        taken = response.get("task_id")
+        return CallResult(response.get("reply"), route.version, migrated, session.id, taken)
 
     async def _reroute(self, session: Session, message: Any) -> CallResult:
         assert self.router is not None
@@ -241,27 +249,22 @@ class Supervisor:
         response: dict[str, Any],
         started: float,
         retried: bool,
+        task_id: str,
     ) -> CallResult:
         error = response.get("error") or {}
         stats = self.stats[route.version]
         if response.get("phase") != "migrate" or route.migrate_from is None:
             stats.add(ok=False, task_ok=False, latency_ms=_ms(started))
+            detail = {"version": route.version, "task_id": response.get("task_id")}
+            detail.update(error_type=error.get("type"), error_message=error.get("message"))
             raise AgentError(
-                f"the agent raised {error.get('type')}: {error.get('message')}",
-                detail={"version": route.version},
+                f"the agent raised {error.get('type')}: {error.get('message')}", detail=detail
             )
         # A failed migration keeps the session where it was; the message is answered there.
         stats.add(ok=True, task_ok=False, latency_ms=_ms(started))
         self.counters["migration_failures"] += 1
-        self._record(
-            session,
-            message,
-            route.version,
-            str(error.get("type")),
-            str(error.get("message")),
-            started,
-            migrate_from=route.migrate_from,
-        )
+        kind, text, origin = str(error.get("type")), str(error.get("message")), route.migrate_from
+        self._record(session, message, route.version, kind, text, started, task_id, origin)
         self.events.emit(
             "deploy",
             {
@@ -269,7 +272,7 @@ class Supervisor:
                 "session": session.id,
                 "from": route.migrate_from,
                 "to": route.version,
-                "error": f"{error.get('type')}: {error.get('message')}",
+                "error": f"{kind}: {text}",
             },
         )
         if session.base_version == route.version and session.base_state is not None:
@@ -289,6 +292,7 @@ class Supervisor:
             f"session {session.id} cannot move from {route.migrate_from[:12]} to"
             f" {route.version[:12]}: migrate raised {error.get('type')}",
             hint="fix the agent's migrate hook; the session's state is kept unchanged",
+            detail={"version": route.version, "task_id": task_id},
         )
 
     def _record(
@@ -299,11 +303,14 @@ class Supervisor:
         kind: str,
         text: str,
         started: float,
+        task_id: str,
         migrate_from: str | None = None,
     ) -> None:
+        """Evidence of a call the agent could not answer, under the attempt's task id."""
         spec = self.pools[version].spec if version in self.pools else None
+        sink = self.evidence
         events.record_failure(
-            self.evidence,
+            lambda record: sink(record.model_copy(update={"id": task_id})),
             function=spec.entrypoint if spec else self.settings.agent.entrypoint,
             session_id=session.id,
             args=[message, session.state],
@@ -387,49 +394,6 @@ class Supervisor:
         if pool is not None and not pool.closed:
             self.spawn(pool.drain_and_close(self.runtime.call_timeout))
         return report
-
-    # -- views ----------------------------------------------------------------------------
-
-    def versions(self) -> list[dict[str, Any]]:
-        router = self.router
-        rows = []
-        for commit, pool in self.pools.items():
-            role = "stopped" if pool.closed else "standby"
-            if router is not None:
-                if commit == router.current:
-                    role = "current"
-                elif commit == router.canary:
-                    role = "canary"
-                elif commit in router.failed:
-                    role = "failed"
-                elif commit == router.previous:
-                    role = "previous" if not pool.closed else "stopped"
-            rows.append(
-                {
-                    "version": commit,
-                    "role": role,
-                    "workers": pool.pids,
-                    "restarts": pool.restarts,
-                    "idempotent": pool.idempotent,
-                    "stats": self.stats[commit].sample().as_dict(),
-                }
-            )
-        return rows
-
-    def health(self) -> dict[str, Any]:
-        router = self.router
-        current = self.pools.get(router.current) if router else None
-        ok = current is not None and not current.closed and not self.closing
-        return {
-            "status": "ok" if ok else "unavailable",
-            "current": router.current if router else None,
-            "previous": router.previous if router else None,
-            "canary": router.canary if router else None,
-            "watching": self.watch.version if self.watch else None,
-            "sessions": self.sessions.count(),
-            "counters": dict(self.counters),
-            "uptime_s": time.time() - self.started_at,
-        }
 
 
 def _ms(started: float) -> float:

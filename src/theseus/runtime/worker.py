@@ -21,6 +21,7 @@ import signal
 import sys
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,8 @@ class Agent:
         self.migrate = migrate
 
     def call(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Run one message; the reply says which phase failed when one did."""
+        """Run one message; the reply says which phase failed when one did, and which task id
+        the evidence SDK recorded the call under (None when no ``@task`` took it)."""
         state = request.get("state") or {}
         started = time.perf_counter()
         migrated = False
@@ -100,26 +102,50 @@ class Agent:
             except Exception as exc:
                 return {"ok": False, "phase": "migrate", "error": error_info(exc)}
             migrated = True
+        assigned: Any = None
         try:
-            with _session(request.get("session")):
+            with _evidence(request.get("session"), request.get("task_id")) as assigned:
                 reply = self.handle(request.get("message"), state)
         except Exception as exc:
-            return {"ok": False, "phase": "handle", "error": error_info(exc)}
+            return {
+                "ok": False,
+                "phase": "handle",
+                "error": error_info(exc),
+                "task_id": _taken(assigned),
+            }
         return {
             "ok": True,
             "reply": to_json_safe(reply),
             "state": to_json_safe(state),
             "migrated": migrated,
+            "task_id": _taken(assigned),
             "duration_ms": (time.perf_counter() - started) * 1000.0,
         }
 
 
-def _session(session_id: str | None) -> contextlib.AbstractContextManager[None]:
-    """Tell the evidence SDK (if the agent uses it) which session this task belongs to."""
+def _evidence(
+    session_id: str | None, task_id: str | None
+) -> contextlib.AbstractContextManager[Any]:
+    """Tell the evidence SDK (if the agent uses it) which session this call belongs to and
+    which task id the supervisor assigned it; the block yields the SDK's ``AssignedTask``
+    (None without the SDK). A malformed id cannot come from our own supervisor; should one
+    arrive, the call runs under a fresh one, which the response names."""
     sdk = sys.modules.get("theseus.evidence.sdk")
     if sdk is None:
         return contextlib.nullcontext()
-    return sdk.session(session_id)  # type: ignore[no-any-return]
+    try:
+        return sdk.session(session_id, task_id=task_id)  # type: ignore[no-any-return]
+    except Exception as exc:
+        print(f"theseus-worker: replacing the assigned task id: {exc}", file=sys.stderr)
+        return sdk.session(session_id, task_id=uuid.uuid4().hex)  # type: ignore[no-any-return]
+
+
+def _taken(assigned: Any) -> str | None:
+    """The id the SDK recorded the call under, when a ``@task`` took the assigned one."""
+    if assigned is None or not getattr(assigned, "taken", False):
+        return None
+    task_id = getattr(assigned, "task_id", None)
+    return task_id if isinstance(task_id, str) else None
 
 
 def serve(agent: Agent, in_fd: int, out_fd: int, version: str, idempotent: bool) -> None:
