@@ -79,6 +79,15 @@ def test_found_from_a_subfolder(root: Path, monkeypatch: pytest.MonkeyPatch) -> 
         ('[gate]\nconsent = "sometimes"\n', "key 'gate.consent'"),
         ('[propose]\nproposers = ["oracle"]\n', "key 'propose.proposers.0'"),
         ("runtime = 3\n", "key 'runtime'"),
+        (
+            '[propose.llm]\nbase_url = "localhost:11434"\n',
+            "key 'propose.llm.base_url': Value error, [propose.llm] base_url does not start with",
+        ),
+        (
+            "[propose.llm]\nprices = {input = 1.0, outptu = 2.0}\n",
+            "prices has unknown key(s): outptu (use only 'input' and 'output'",
+        ),
+        ("[propose.llm]\nprices = {input = -1.0}\n", "prices.input = -1.0 is not a price"),
     ],
 )
 def test_bad_keys_and_types(root: Path, extra: str, message: str) -> None:
@@ -90,6 +99,14 @@ def test_bad_keys_and_types(root: Path, extra: str, message: str) -> None:
         load_settings(path)
     line = str(caught.value)
     assert message in line and "\n" not in line and line.startswith(CONFIG_FILE)
+
+
+def test_bad_base_url_error_does_not_echo_credentials(root: Path) -> None:
+    url = "http://me:hunter2@example.com:99999/v1?key=sk-secret"
+    path = write(root, GOOD + f'\n[propose.llm]\nbase_url = "{url}"\n')
+    with pytest.raises(ConfigError, match="invalid port") as caught:
+        load_settings(path)
+    assert "hunter2" not in str(caught.value) and "sk-secret" not in str(caught.value)
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from theseus.errors import ConfigError
+from theseus.errors import ConfigError, TheseusError
 
 CONFIG_FILE = "theseus.toml"
 Severity = Literal["low", "medium", "high", "critical"]
@@ -90,13 +90,44 @@ class LLMSettings(_Section):
         default_factory=dict, description="USD per million tokens: {'input': x, 'output': y}"
     )
 
+    @field_validator("prices")
+    @classmethod
+    def _price_table(cls, value: dict[str, float]) -> dict[str, float]:
+        from theseus.propose.llm.accounting import check_prices
+
+        try:
+            check_prices(value)
+        except TheseusError as exc:
+            raise ValueError(exc.line()) from None
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        from theseus.propose.llm.providers import check_base_url
+
+        try:
+            return check_base_url(value)
+        except TheseusError as exc:
+            raise ValueError(exc.line()) from None
+
 
 class AgentProposerSettings(_Section):
-    max_steps: int = Field(default=30, ge=1)
+    """The built-in coding agent (uses the [propose.llm] model)."""
+
+    max_steps: int = Field(default=30, ge=1, description="model turns per run")
+    max_tokens: int = Field(default=200_000, ge=1, description="tokens per run, in + out")
+    command_timeout: float = Field(default=60.0, gt=0, description="seconds per shell command")
 
 
 class CommandProposerSettings(_Section):
-    argv: list[str] = Field(default_factory=list)
+    """An external coding-agent CLI run in a throwaway copy of the code.
+
+    ``{prompt}`` in an argument is replaced by the prompt, ``{prompt_file}`` by the path of
+    a file holding it; with neither, the prompt is written to the command's stdin.
+    """
+
+    argv: list[str] = Field(default_factory=list, description='e.g. ["claude", "-p", "{prompt}"]')
     timeout: float = Field(default=600.0, gt=0)
 
 
@@ -281,7 +312,9 @@ def _describe(exc: ValidationError, source: str) -> str:
     if kind == "missing":
         return f"{source}: required key '{key}' is missing (add it; `theseus init` writes a starter file)"
     given = error.get("input")
-    shown = "" if isinstance(given, dict) else f", got {given!r}"
+    # Our own validators (value_error) word the value themselves, and leave out what must
+    # not be echoed, such as credentials in a base_url.
+    shown = "" if isinstance(given, dict) or kind == "value_error" else f", got {given!r}"
     more = f" (+{len(exc.errors()) - 1} more problems)" if len(exc.errors()) > 1 else ""
     return f"{source}: key '{key}': {error['msg']}{shown}{more}"
 

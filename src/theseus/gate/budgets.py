@@ -53,6 +53,24 @@ class Budget:
         self.tokens += tokens
         self.cost_usd += cost_usd
 
+    def would_exceed(self, *, tokens: int = 0, cost_usd: float = 0.0) -> str | None:
+        """Why spending ``tokens`` / ``cost_usd`` more would break a limit, else None.
+
+        Asked before a model call with its worst case (prompt plus the most output it may
+        produce), so the call that would overrun the budget is never made.
+        """
+        if self.max_tokens is not None and self.tokens + tokens > self.max_tokens:
+            return (
+                f"budget: {self.max_tokens} LLM tokens would be exceeded"
+                f" ({self.tokens} used, the next call may take {tokens})"
+            )
+        if self.max_cost_usd is not None and self.cost_usd + cost_usd > self.max_cost_usd:
+            return (
+                f"budget: ${self.max_cost_usd:.2f} would be exceeded"
+                f" (${self.cost_usd:.4f} spent, the next call may cost ${cost_usd:.4f})"
+            )
+        return None
+
     @property
     def elapsed(self) -> float:
         return self.clock() - self.started

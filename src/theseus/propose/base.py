@@ -66,10 +66,40 @@ class Budget:
 
 @dataclass(frozen=True)
 class Attempt:
-    """One earlier attempt for the same failure signature: a diff hash or description."""
+    """One earlier attempt for the same failure signature: a diff hash or description, how
+    it ended (a candidate status) and, when known, why and what it changed, so a model can
+    be told not to repeat it."""
 
     key: str
     outcome: str
+    reason: str = ""
+    diff: str = ""
+
+
+@runtime_checkable
+class Spending(Protocol):
+    """Where a proposer charges model tokens and money before and after each call.
+
+    The evolution cycle's budget implements it; ``would_exceed`` answers, before a call,
+    whether spending that much more would break a limit (the reason, else None), so a
+    proposer stops *before* the call that would overrun the budget.
+    """
+
+    def charge(self, *, tokens: int = 0, cost_usd: float = 0.0) -> None: ...
+
+    def would_exceed(self, *, tokens: int = 0, cost_usd: float = 0.0) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An answer a proposer threw away before it became a candidate (a lazy answer: prose
+    only, placeholders, no change; or an edit that does not apply), kept for the record."""
+
+    proposer: str
+    reason: str
+    excerpt: str = ""
+    tokens: int = 0
+    cost_usd: float = 0.0
 
 
 @dataclass
@@ -79,7 +109,9 @@ class ProposalContext:
     ``batch`` is set in the Theseus flow; ``test_command`` in standalone use (``theseus
     repair``), where the failing test run is the only evidence. ``policy_check`` takes a
     candidate's unified diff and returns True when the project's policy accepts it; mutants
-    that fail it are never run.
+    that fail it are never run. ``spending`` is charged for model tokens and money;
+    ``on_rejected`` hears about answers thrown away before they became candidates; ``notes``
+    takes one-line messages for the person watching (an unreachable endpoint, say).
     """
 
     root: Path
@@ -93,6 +125,9 @@ class ProposalContext:
     policy_check: Callable[[str], bool] | None = None
     workers: int = 2
     test_timeout: float = 60.0
+    spending: Spending | None = None
+    on_rejected: Callable[[Rejected], None] | None = None
+    notes: Callable[[str], None] | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
     def already_tried(self, key: str) -> bool:

@@ -1,0 +1,303 @@
+"""One small chat interface in front of every model provider.
+
+The LLM proposer and the coding agent talk to :class:`ChatClient` only, so a provider is a
+thin adapter over its official SDK (``openai`` for every OpenAI-compatible endpoint,
+``anthropic`` for Claude) and tests can drive the real adapters against a scripted local
+server. Every failure a user can cause or meet (no key, wrong key, unknown model,
+unreachable endpoint, rate limits that outlast the retries, timeouts, answers that are not
+what was asked for) is an :class:`LLMError` with one readable line and a hint; the key itself
+never appears in a message, a log or the audit trail.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+from theseus.errors import TheseusError
+
+Role = Literal["system", "user", "assistant", "tool"]
+LLMErrorKind = Literal[
+    "missing_key",
+    "auth",
+    "model_not_found",
+    "unreachable",
+    "rate_limited",
+    "timeout",
+    "bad_response",
+    "refused",
+]
+
+
+class LLMError(TheseusError):
+    """A model call that could not give an answer; ``kind`` says which way it failed."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: LLMErrorKind,
+        hint: str | None = None,
+        usage: Usage | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.kind: LLMErrorKind = kind
+        # Tokens the failed call still consumed (a refusal, an unusable answer): charge them.
+        self.usage: Usage = usage if usage is not None else Usage()
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A model's request to run one tool; ``arguments`` is the decoded JSON object."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Message:
+    """One turn of a conversation in a provider-neutral shape.
+
+    ``tool_calls`` is set on assistant turns that asked for tools; ``tool_call_id`` on the
+    ``tool`` turn that answers one of them.
+    """
+
+    role: Role
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool the model may call: a name, what it does, and a JSON Schema of its arguments."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens one call consumed, as the provider reported them."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens
+        )
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A model's answer: text, tool calls (possibly both), what it cost in tokens, and why it
+    stopped (``"stop"``, ``"tool_calls"``, ``"length"``, or the provider's own word)."""
+
+    text: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    usage: Usage = field(default_factory=Usage)
+    model: str = ""
+    stop_reason: str = ""
+
+
+@runtime_checkable
+class ChatClient(Protocol):
+    """A configured model: ``complete`` sends a conversation and returns the next turn.
+
+    Implementations retry rate limits and transient server errors with backoff themselves
+    and raise :class:`LLMError` for everything they cannot recover from.
+    """
+
+    provider: str
+    model: str
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> Reply: ...
+
+
+# -- shared by the provider adapters ---------------------------------------------------------
+
+RAW_ARGUMENTS_KEY = "_raw"
+"""Tool-call arguments that are not a JSON object arrive as ``{RAW_ARGUMENTS_KEY: text}``.
+
+Small local models often emit broken JSON; failing the whole turn would throw away the
+tokens it cost and end an agent run, while this shape fails the tool's own argument check
+and lets the model see, and correct, what it sent."""
+
+_DETAIL_CHARS = 240
+
+
+def decode_arguments(raw: str | None) -> dict[str, Any]:
+    """Tool-call arguments as a dict: ``""``/``None`` -> ``{}``; a JSON object -> itself;
+    anything else -> ``{RAW_ARGUMENTS_KEY: raw}``."""
+    if raw is None or not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return {RAW_ARGUMENTS_KEY: raw}
+    return value if isinstance(value, dict) else {RAW_ARGUMENTS_KEY: raw}
+
+
+def encode_arguments(arguments: dict[str, Any]) -> str:
+    """The inverse of :func:`decode_arguments` for sending a conversation back."""
+    if set(arguments) == {RAW_ARGUMENTS_KEY} and isinstance(arguments[RAW_ARGUMENTS_KEY], str):
+        return str(arguments[RAW_ARGUMENTS_KEY])
+    return json.dumps(arguments)
+
+
+def endpoint_label(url: str) -> str:
+    """``url`` fit to show a person: no user:password, query or fragment."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # a port that is not a number: show none rather than fail
+        port = ""
+    return f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}" if parts.scheme else url
+
+
+def connection_detail(exc: BaseException) -> str:
+    """The innermost reason of a connection error ("Connection refused"), without errno."""
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    text = str(exc) or type(exc).__name__
+    return text.split("] ", 1)[1] if text.startswith("[Errno") and "] " in text else text
+
+
+def error_detail(body: object, fallback: str) -> tuple[str, str]:
+    """``(message, code)`` from an error body, in OpenAI's shape or close to it."""
+    error = body.get("error", body) if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        message = error.get("message") or fallback
+        code = error.get("code") or error.get("type") or ""
+        return str(message), str(code)
+    if isinstance(error, str):
+        return error, ""
+    return fallback, ""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where calls go, for error messages: every :class:`LLMError` an adapter raises is built
+    here, so each names the endpoint and model, says how to fix it, and never carries the
+    key (``secret`` is scrubbed from every text and left out of ``repr``)."""
+
+    provider: str
+    url: str
+    model: str
+    timeout: float
+    max_retries: int
+    key_env: str | None = None
+    secret: str = field(default="", repr=False, compare=False)
+
+    def scrub(self, text: object) -> str:
+        """One line of at most ~240 characters with the key replaced by ``***``."""
+        line = " ".join(str(text).split())
+        if self.secret:
+            line = line.replace(self.secret, "***")
+        return line if len(line) <= _DETAIL_CHARS else line[: _DETAIL_CHARS - 3] + "..."
+
+    def _error(
+        self, kind: LLMErrorKind, message: str, hint: str, usage: Usage | None = None
+    ) -> LLMError:
+        return LLMError(self.scrub(message), kind=kind, hint=self.scrub(hint), usage=usage)
+
+    @property
+    def where(self) -> str:
+        return f"{self.provider} endpoint {endpoint_label(self.url)} (model '{self.model}')"
+
+    def status_error(self, status: int, detail: str, *, code: str = "") -> LLMError:
+        """An HTTP error the SDK gave up on (after its retries, for 429 and 5xx)."""
+        said = f"HTTP {status}: {detail}" if detail else f"HTTP {status}"
+        env = f"${self.key_env}" if self.key_env else "the configured key variable"
+        retries = self.max_retries
+        tried = (
+            f"after {retries} retr{'y' if retries == 1 else 'ies'}"
+            if retries
+            else "with retries off"
+        )
+        if status in (401, 403):
+            return self._error(
+                "auth", f"{self.where} rejected the API key ({said})", f"check the key in {env}"
+            )
+        if status == 404:
+            return self._error(
+                "model_not_found",
+                f"{self.where} does not know that model or path ({said})",
+                "check [propose.llm] model, and that base_url is the API root "
+                + (
+                    "(without /v1, e.g. https://api.anthropic.com)"
+                    if self.provider == "anthropic"
+                    else "(OpenAI-compatible servers usually end in /v1)"
+                ),
+            )
+        if status in (429, 529):
+            return self._error(
+                "rate_limited",
+                f"{self.where} is still rate-limiting {tried} ({said})",
+                "wait and run again, lower [propose.llm] samples, or raise max_retries",
+            )
+        if "content_filter" in code or "content_policy" in code or "content management" in detail:
+            return self.refused(said)
+        if status >= 500:
+            return self._error(
+                "unreachable",
+                f"{self.where} keeps failing {tried} ({said})",
+                "the server is in trouble; try again later or check its logs",
+            )
+        return self._error(
+            "bad_response",
+            f"{self.where} refused the request ({said})",
+            "check [propose.llm] model and max_output_tokens against what the server supports",
+        )
+
+    def unreachable(self, detail: str) -> LLMError:
+        return self._error(
+            "unreachable",
+            f"cannot reach {self.where}: {detail or 'connection failed'}",
+            "check that the server is running and [propose.llm] base_url is right",
+        )
+
+    def timed_out(self) -> LLMError:
+        tries = self.max_retries + 1
+        return self._error(
+            "timeout",
+            f"{self.where} did not answer within {self.timeout:g}s "
+            f"({tries} attempt{'s' if tries > 1 else ''})",
+            "raise [propose.llm] timeout or use a faster model",
+        )
+
+    def bad_response(self, detail: str, usage: Usage | None = None) -> LLMError:
+        return self._error(
+            "bad_response",
+            f"{self.where} sent an answer that is not a valid reply: {detail}",
+            f"check that base_url points at the {self.provider} API or a server compatible with it",
+            usage,
+        )
+
+    def refused(self, detail: str, usage: Usage | None = None) -> LLMError:
+        return self._error(
+            "refused",
+            f"{self.where} declined to answer: {detail or 'content filter'}",
+            "the prompt tripped the provider's content filter; try another model",
+            usage,
+        )

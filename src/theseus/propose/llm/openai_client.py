@@ -1,0 +1,192 @@
+"""ChatClient over the official ``openai`` SDK: OpenAI and every OpenAI-compatible server.
+
+vLLM, Ollama, llama.cpp's server, LM Studio and OpenRouter all speak the chat-completions
+wire format, so one adapter serves them all through ``base_url``. The SDK does the HTTP:
+timeouts, retries of 408/409/429/5xx and connection errors with exponential backoff, and
+``Retry-After``. This module only translates: neutral messages and tools in, a
+:class:`Reply` out, and every SDK failure into one :class:`LLMError` whose line names the
+endpoint and the model and says what to change.
+
+Choices worth knowing:
+
+* Tool-call arguments that are not a JSON object are kept as ``{"_raw": text}``
+  (:data:`RAW_ARGUMENTS_KEY`), not turned into an error; see :func:`decode_arguments`.
+* A server that reports no usage (some local ones) is charged an estimate
+  (:func:`estimate_prompt_tokens` for input, :func:`estimate_tokens` for output), so budgets
+  still bind.
+* The output cap is sent as ``max_completion_tokens`` to api.openai.com (its reasoning models
+  reject ``max_tokens``) and as ``max_tokens`` to everything else (what compatible servers
+  all understand).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import openai
+from openai.types.chat import ChatCompletion
+
+from theseus.propose.llm.accounting import estimate_prompt_tokens, estimate_tokens
+from theseus.propose.llm.client import (
+    Endpoint,
+    LLMError,
+    Message,
+    Reply,
+    ToolCall,
+    ToolSpec,
+    Usage,
+    connection_detail,
+    decode_arguments,
+    encode_arguments,
+    error_detail,
+)
+
+OPENAI_URL = "https://api.openai.com/v1"
+
+
+class OpenAIChatClient:
+    """A :class:`ChatClient` for one model behind an OpenAI-compatible endpoint."""
+
+    provider = "openai"
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        api_key: str,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        max_output_tokens: int = 4096,
+        key_env: str | None = None,
+    ) -> None:
+        self.model = model
+        self.max_output_tokens = max_output_tokens
+        url = base_url or OPENAI_URL
+        self.endpoint = Endpoint(
+            self.provider, url, model, timeout, max_retries, key_env, secret=api_key
+        )
+        self._official = "api.openai.com" in url
+        self._sdk = openai.OpenAI(
+            api_key=api_key, base_url=url, timeout=timeout, max_retries=max_retries
+        )
+
+    def __repr__(self) -> str:
+        return f"OpenAIChatClient(model={self.model!r}, endpoint={self.endpoint.url!r})"
+
+    def complete(
+        self,
+        messages: Sequence[Message],
+        *,
+        tools: Sequence[ToolSpec] = (),
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> Reply:
+        request: dict[str, Any] = {
+            "model": self.model,
+            "messages": [to_wire(message) for message in messages],
+        }
+        cap_name = "max_completion_tokens" if self._official else "max_tokens"
+        request[cap_name] = max_tokens or self.max_output_tokens
+        if tools:
+            request["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": t.name,
+                        "description": t.description,
+                        "parameters": t.parameters,
+                    },
+                }
+                for t in tools
+            ]
+        if temperature is not None:
+            request["temperature"] = temperature
+        response = self._send(request)
+        return self._reply(response, messages, tools)
+
+    def _send(self, request: dict[str, Any]) -> object:
+        where = self.endpoint
+        try:
+            return self._sdk.chat.completions.create(**request)
+        except openai.APITimeoutError:
+            raise where.timed_out() from None
+        except openai.APIConnectionError as exc:
+            raise where.unreachable(connection_detail(exc)) from None
+        except openai.APIStatusError as exc:
+            detail, code = error_detail(exc.body, exc.message)
+            raise where.status_error(exc.status_code, detail, code=code) from None
+        except openai.APIResponseValidationError as exc:
+            raise where.bad_response(exc.message) from None
+        except openai.OpenAIError as exc:
+            raise where.bad_response(f"{type(exc).__name__}: {exc}") from None
+        except ValueError as exc:  # a 200 whose body is not JSON, or not the expected shape
+            raise where.bad_response(f"body is not JSON ({exc})") from None
+
+    def _reply(
+        self, response: object, messages: Sequence[Message], tools: Sequence[ToolSpec]
+    ) -> Reply:
+        where = self.endpoint
+        if not isinstance(response, ChatCompletion):
+            raise where.bad_response(f"expected a chat completion, got {type(response).__name__}")
+        if not response.choices:
+            raise where.bad_response("no choices in the completion")
+        choice = response.choices[0]
+        message = choice.message
+        if message is None:
+            raise where.bad_response("the first choice has no message")
+        content = message.content or ""
+        usage = _usage(response) or Usage(
+            estimate_prompt_tokens(messages, tools), estimate_tokens(content)
+        )
+        finish = choice.finish_reason or ""
+        refusal = getattr(message, "refusal", None)
+        if refusal or finish == "content_filter":
+            raise where.refused(str(refusal or ""), usage)
+        calls: list[ToolCall] = []
+        for call in message.tool_calls or ():
+            function = getattr(call, "function", None)
+            if function is None or not function.name:
+                raise where.bad_response(f"tool call {call.id!r} names no function", usage)
+            calls.append(ToolCall(call.id, function.name, decode_arguments(function.arguments)))
+        return Reply(
+            text=content,
+            tool_calls=tuple(calls),
+            usage=usage,
+            model=response.model or self.model,
+            stop_reason=finish,
+        )
+
+
+def to_wire(message: Message) -> dict[str, Any]:
+    """One neutral message in the chat-completions format."""
+    if message.role == "tool":
+        if not message.tool_call_id:
+            raise LLMError(
+                "a tool message has no tool_call_id",
+                kind="bad_response",
+                hint="answer each ToolCall with Message('tool', text, tool_call_id=call.id)",
+            )
+        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+    if message.role == "assistant" and message.tool_calls:
+        return {
+            "role": "assistant",
+            "content": message.content or None,
+            "tool_calls": [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": encode_arguments(call.arguments)},
+                }
+                for call in message.tool_calls
+            ],
+        }
+    return {"role": message.role, "content": message.content}
+
+
+def _usage(response: ChatCompletion) -> Usage | None:
+    usage = response.usage
+    if usage is None:
+        return None
+    return Usage(usage.prompt_tokens or 0, usage.completion_tokens or 0)
