@@ -1,25 +1,23 @@
-"""`theseus demo`, first stage: the example agent's failures recorded and curated, offline.
+"""`theseus demo`: the example agent served live, its failures recorded, then evolved away.
 
 The demo works on a *copy* of the bundled example agent in a git repository of its own, so
 nothing it does touches the installed package and everything it leaves can be inspected
-afterwards (``theseus evidence list`` in that folder). Traffic runs in a subprocess with the
-copy's own code and interpreter path, exactly as a deployed agent would record evidence; the
-curator then groups what was recorded into failure batches, one per signature.
+afterwards (``theseus evidence list``, ``theseus versions``, ``theseus audit verify`` in that
+folder). The copy is served by ``theseus serve`` on a free local port; customer traffic goes
+to it over HTTP; the workers record the agent's exceptions and the traffic's oracle reports
+wrong answers against the task ids the service returns, exactly as a deployed agent would
+record evidence. The curator then groups what was recorded into failure batches.
 
-With evolution on (the default) the demo then runs evolution cycles on the recorded
-evidence (repair engine, sandboxed verification, gate, one git commit per fix with its
-regression test), shows a deliberately bad candidate caught by policy, replays the same
-traffic against the evolved code and compares failures by signature before and after.
-Promotion is commit-only here: the demo does not start a live service (see demo_evolve).
+With evolution on (the default) the demo then runs evolution cycles on that evidence while
+traffic continues (see :mod:`theseus.demo_evolve`): each fix is verified in the sandbox,
+committed with its regression test and hot-swapped into the running service.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import theseus
 from theseus.config import load_settings
+from theseus.demo_live import free_port, run_traffic, serving, traffic_argv
 from theseus.errors import TheseusError
 from theseus.evidence.curator import curate
 from theseus.evidence.records import FailureBatch
@@ -37,8 +36,7 @@ if TYPE_CHECKING:
     from theseus.demo_evolve import EvolutionResult
 
 EXAMPLE = "support_agent"
-EVIDENCE_DB = ".theseus/evidence.db"
-TRAFFIC_TIMEOUT = 300.0
+TRAFFIC_CONCURRENCY = 4
 _IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".theseus", ".pytest_cache", ".coverage")
 _GITIGNORE = "__pycache__/\n*.pyc\n.theseus/\n.pytest_cache/\n.theseus_replay/\n"
 _GIT_IDENTITY = ["-c", "user.name=Theseus demo", "-c", "user.email=demo@theseus.invalid"]
@@ -58,6 +56,8 @@ class DemoResult:
     requests: int = 0
     exceptions: int = 0
     wrong_answers: int = 0
+    dropped: int = 0
+    service: str = ""
     commit: str = ""
     batches: list[FailureBatch] = field(default_factory=list)
     evolution: EvolutionResult | None = None
@@ -71,6 +71,9 @@ class DemoResult:
             "requests": self.requests,
             "exceptions": self.exceptions,
             "wrong_answers": self.wrong_answers,
+            "service": self.service,
+            "served_live": True,
+            "dropped_requests": self.dropped,
             "signatures": [
                 {
                     "signature": b.signature,
@@ -87,6 +90,7 @@ class DemoResult:
         }
         if self.evolution is not None:
             data.update(self.evolution.as_json())
+            data["dropped_requests"] = self.dropped + self.evolution.dropped
         return data
 
 
@@ -103,9 +107,13 @@ def find_example(name: str = EXAMPLE) -> Path:
     )
 
 
-def prepare_workdir(workdir: Path | None, example: Path | None = None) -> tuple[Path, str]:
+def prepare_workdir(
+    workdir: Path | None, example: Path | None = None, *, port: int | None = None
+) -> tuple[Path, str]:
     """Copy the example into ``workdir`` (default: a new temporary folder) and make it a git
-    repository with one commit; returns the folder and the commit id."""
+    repository with one commit; returns the folder and the commit id. With ``port`` the
+    copy's ``[runtime] port`` is set to it, so ``theseus serve`` / ``deploy`` / ``evolve``
+    run in that folder all find the same service."""
     source = example or find_example()
     if workdir is None:
         target = Path(tempfile.mkdtemp(prefix="theseus-demo-"))
@@ -119,6 +127,8 @@ def prepare_workdir(workdir: Path | None, example: Path | None = None) -> tuple[
     try:
         shutil.copytree(source, target, ignore=_IGNORE, dirs_exist_ok=True)
         (target / ".gitignore").write_text(_GITIGNORE, encoding="utf-8")
+        if port is not None:
+            set_port(target / "theseus.toml", port)
     except OSError as exc:
         raise DemoError(f"cannot copy the example agent to {target}: {exc}") from exc
     _git(target, "init", "-q")
@@ -138,48 +148,19 @@ def _git(cwd: Path, *args: str) -> str:
     return done.stdout
 
 
-def run_traffic(
-    workdir: Path,
-    sessions: int,
-    seed: int,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
-    """Play ``sessions`` conversations against the copy's own code in a subprocess, recording
-    evidence into ``workdir/.theseus/evidence.db``; returns the traffic's own counts."""
-    env = dict(os.environ)
-    env.update(
-        THESEUS_EVIDENCE_DB=str(workdir / EVIDENCE_DB),
-        THESEUS_RECORD="1",
-        PYTHONDONTWRITEBYTECODE="1",
-    )
-    env.pop("PYTHONPATH", None)
-    argv = [sys.executable, "-m", "traffic", "--sessions", str(sessions), "--seed", str(seed)]
-    proc = subprocess.Popen(
-        [*argv, "--json", "--progress"],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stderr is not None and proc.stdout is not None
-    other: list[str] = []
-    for line in proc.stderr:
-        parts = line.split()
-        if len(parts) == 3 and parts[0] == "progress" and on_progress is not None:
-            on_progress(int(parts[1]), int(parts[2]))
-        elif parts and parts[0] != "progress":
-            other.append(line.rstrip())
-    output = proc.stdout.read()
-    code = proc.wait(timeout=TRAFFIC_TIMEOUT)
-    if code != 0:
-        tail = " | ".join(other[-3:]) or "no output"
-        raise DemoError(f"the traffic generator failed with exit status {code}: {tail}")
-    try:
-        counts: dict[str, Any] = json.loads(output.strip().splitlines()[-1])
-    except (ValueError, IndexError) as exc:
-        raise DemoError(f"the traffic generator printed no result: {output[-200:]!r}") from exc
-    return counts
+def set_port(config: Path, port: int) -> None:
+    """Point ``[runtime] port`` of ``config`` at ``port`` (the example ships with one)."""
+    text = config.read_text(encoding="utf-8")
+    updated, count = re.subn(r"(?m)^port = \d+$", f"port = {port}", text)
+    if count != 1:
+        raise DemoError(f"{config} has no single '[runtime] port = N' line to point at {port}")
+    config.write_text(updated, encoding="utf-8")
+
+
+def record_in_process(workdir: Path, sessions: int, seed: int) -> dict[str, Any]:
+    """Play ``sessions`` conversations against the copy's own code in a subprocess, without
+    a service (evidence for tests and tools that need failures but not a live agent)."""
+    return run_traffic(workdir, traffic_argv(None, seed=seed, sessions=sessions))
 
 
 def curate_workdir(workdir: Path) -> list[FailureBatch]:
@@ -197,32 +178,41 @@ def run_demo(
     on_ready: Callable[[Path], None] | None = None,
     *,
     evolve: bool = False,
-    evolve_seconds: float = 150.0,
+    evolve_seconds: float = 135.0,
     on_step: Callable[[str], None] | None = None,
 ) -> DemoResult:
-    """Copy, commit, drive traffic, curate; with ``evolve`` also the evolution half
-    (:func:`theseus.demo_evolve.run_evolution`) within ``evolve_seconds``."""
-    folder, commit = prepare_workdir(workdir)
+    """Copy, commit, serve, drive traffic over HTTP, curate; with ``evolve`` also the
+    evolution half (:func:`theseus.demo_evolve.run_evolution`) within ``evolve_seconds``."""
+    port = free_port()
+    folder, commit = prepare_workdir(workdir, port=port)
     if on_ready is not None:
         on_ready(folder)
-    counts = run_traffic(folder, sessions, seed, on_progress)
-    result = DemoResult(
-        workdir=folder,
-        sessions=sessions,
-        seed=seed,
-        requests=int(counts.get("requests", 0)),
-        exceptions=int(counts.get("exceptions", 0)),
-        wrong_answers=int(counts.get("wrong_answers", 0)),
-        commit=commit,
-        batches=curate_workdir(folder),
-    )
-    if evolve:
-        from theseus.demo_evolve import run_evolution
-
-        result.evolution = run_evolution(
-            folder,
-            lambda: run_traffic(folder, sessions, seed),
-            seconds=evolve_seconds,
-            progress=on_step,
+    with serving(folder, port) as service:
+        argv = traffic_argv(
+            service.url, seed=seed, sessions=sessions, concurrency=TRAFFIC_CONCURRENCY
         )
+        counts = run_traffic(folder, argv, on_progress)
+        result = DemoResult(
+            workdir=folder,
+            sessions=sessions,
+            seed=seed,
+            requests=int(counts.get("requests", 0)),
+            exceptions=int(counts.get("exceptions", 0)),
+            wrong_answers=int(counts.get("wrong_answers", 0)),
+            dropped=int(counts.get("dropped", 0)),
+            service=service.url,
+            commit=commit,
+            batches=curate_workdir(folder),
+        )
+        if evolve:
+            from theseus.demo_evolve import run_evolution
+
+            result.evolution = run_evolution(
+                folder,
+                service,
+                lambda: run_traffic(folder, argv),
+                seed=seed,
+                seconds=evolve_seconds,
+                progress=on_step,
+            )
     return result

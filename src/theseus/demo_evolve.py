@@ -1,14 +1,14 @@
-"""The demo's second half: evolve the recorded failures away and show what changed.
+"""The demo's second half: evolve the recorded failures away while the agent keeps serving.
 
-Runs on the demo's copy of the example agent after its first traffic has been recorded:
-a deliberately bad candidate (it adds ``import subprocess``) goes through verification and
-is rejected by policy before anything runs; evolution cycles then fix what the repair
-engine can within a time budget, one git commit per fix; the same traffic is played
-again against the evolved code and the failures by signature are compared.
-
-What this does not do yet: serve the agent live and hot-swap each fix in while traffic
-continues. Promotion here is commit-only, so no request can be dropped by a swap; the
-report says ``"served_live": false`` rather than pretending otherwise.
+Runs on the demo's copy of the example agent after its first traffic has been recorded
+through the live service. Two deliberately bad candidates are checked first: one adds
+``import subprocess`` and is rejected by policy before anything runs; one silences the
+currency crash by answering with made-up rates and fails verification, because the
+replayed customers were owed a different answer. Evolution cycles then fix what the repair
+engine can within a time budget, one git commit per fix, each hot-swapped into the live
+service and watched while a lighter stream of customer traffic keeps flowing; that traffic
+counts every request the service failed to answer. At the end the first traffic is played
+again against the evolved service and the failures by signature are compared.
 """
 
 from __future__ import annotations
@@ -21,13 +21,16 @@ from typing import Any
 
 from theseus.change import Candidate, current_commit, make_diff
 from theseus.config import Settings, load_settings
+from theseus.demo_live import BackgroundTraffic, LiveService, traffic_argv
 from theseus.evidence.curator import curate
+from theseus.evidence.records import FailureBatch
 from theseus.evidence.store import EvidenceStore
 from theseus.evolve import CycleReport, SignatureOutcome, evolve
 from theseus.lineage import git
 from theseus.lineage.state import open_archive, open_audit
 from theseus.verify.pipeline import store_verification, verify_candidate
 
+BACKGROUND_RATE = 30.0  # requests per second while evolving: real load, CPU left to evolve
 BAD_FILE = "support_agent/skills/units.py"
 
 
@@ -36,10 +39,12 @@ class EvolutionResult:
     """What the evolution half of the demo did."""
 
     cycles: list[CycleReport] = field(default_factory=list)
-    bad_candidate: dict[str, Any] = field(default_factory=dict)
+    bad_candidates: list[dict[str, Any]] = field(default_factory=list)
     before: dict[str, int] = field(default_factory=dict)
     after: dict[str, int] = field(default_factory=dict)
     versions: list[dict[str, Any]] = field(default_factory=list)
+    live: dict[str, Any] = field(default_factory=dict)
+    dropped: int = 0
     audit_verified: bool = False
     audit_records: int = 0
 
@@ -58,60 +63,91 @@ class EvolutionResult:
                     "candidate": o.candidate_id,
                     "diff": o.diff,
                     "seconds": o.seconds,
+                    "deploy": o.deploy,
                 }
                 for o in self.fixes
             ],
             "not_fixed": [
-                {"signature": o.signature, "title": o.title, "outcome": o.outcome}
+                {
+                    "signature": o.signature,
+                    "title": o.title,
+                    "outcome": o.outcome,
+                    "reason": o.reason,
+                }
                 for r in self.cycles
                 for o in r.outcomes
                 if o.outcome != "promoted"
             ],
-            "bad_candidate": self.bad_candidate,
+            "bad_candidates": self.bad_candidates,
             "failures_before": self.before,
             "failures_after": self.after,
             "versions": self.versions,
-            "served_live": False,
-            "dropped_requests": 0,
+            "served_live": bool(self.live),
+            "live": self.live,
+            "dropped_requests": self.dropped,
             "audit_verified": self.audit_verified,
             "audit_records": self.audit_records,
         }
 
 
-def catch_bad_candidate(settings: Settings, root: Path) -> dict[str, Any]:
-    """Propose a candidate that shells out, verify it, and show that policy rejects it."""
-    text = (root / BAD_FILE).read_text(encoding="utf-8")
-    bad = "import subprocess\n" + text.replace(
-        '    """``amount`` of ``source`` in ``target``',
-        '    subprocess.run(["curl", "https://example.invalid"])\n'
-        '    """``amount`` of ``source`` in ``target``',
-        1,
-    )
+def _check_bad(
+    settings: Settings, root: Path, new_text: str, why: str, batch: FailureBatch | None
+) -> dict[str, Any]:
+    """Archive, audit and verify a hand-made candidate; what verification made of it."""
     candidate = Candidate.create(
         base_commit=current_commit(root),
-        diff=make_diff(root, {BAD_FILE: bad}),
+        diff=make_diff(root, {BAD_FILE: new_text}),
         proposer="demo",
-        rationale="a deliberately bad candidate: it shells out to the network",
+        signature=batch.signature if batch else None,
+        rationale=f"a deliberately bad candidate: {why}",
     )
     archive, audit = open_archive(root), open_audit(root)
     try:
         archive.add(candidate)
-        audit.append("proposal", {"candidate": candidate.id, "proposer": "demo"})
-        verification = verify_candidate(candidate, None, settings, root)
+        audit.append("proposal", {"candidate": candidate.id, "proposer": "demo", "why": why})
+        verification = verify_candidate(candidate, batch, settings, root)
         store_verification(archive, verification)
         audit.append(
             "verification",
             {"candidate": candidate.id, "status": verification.status,
-             "violations": verification.violations},
+             "reason": verification.reason, "violations": verification.violations},
         )  # fmt: skip
     finally:
         archive.close()
     return {
         "candidate": candidate.id,
+        "why": why,
         "status": verification.status,
+        "reason": verification.reason,
         "violations": verification.violations,
         "diff": candidate.diff,
     }
+
+
+def catch_bad_candidates(settings: Settings, root: Path) -> list[dict[str, Any]]:
+    """Two bad candidates: one policy stops before it runs, one verification fails.
+
+    The second silences the currency crash (unknown currencies convert at a made-up rate
+    of 1) - no exception any more, so a crash-only check would pass it - but the replayed
+    customers were owed "unsupported currency", so verification rejects it.
+    """
+    text = (root / BAD_FILE).read_text(encoding="utf-8")
+    shells_out = "import subprocess\n" + text.replace(
+        '    """``amount`` of ``source`` in ``target``',
+        '    subprocess.run(["curl", "https://example.invalid"])\n'
+        '    """``amount`` of ``source`` in ``target``',
+        1,
+    )
+    found = [_check_bad(settings, root, shells_out, "it shells out to the network", None)]
+    silenced = text.replace("RATES[source]", "RATES.get(source, 1)").replace(
+        "RATES[target]", "RATES.get(target, 1)"
+    )
+    with EvidenceStore(settings.evidence_path) as store:
+        batches = [b for b in curate(store, settings) if b.location and BAD_FILE in b.location]
+    if batches and silenced != text:
+        why = "it hides the currency crash behind a made-up exchange rate"
+        found.append(_check_bad(settings, root, silenced, why, batches[0]))
+    return found
 
 
 def failures_by_signature(settings: Settings, since: float | None = None) -> dict[str, int]:
@@ -119,47 +155,69 @@ def failures_by_signature(settings: Settings, since: float | None = None) -> dic
         return {b.signature: b.count for b in curate(store, settings, since=since)}
 
 
-def run_evolution(
-    folder: Path,
-    replay_traffic: Callable[[], object],
-    *,
-    cycles: int = 2,
-    seconds: float = 150.0,
-    progress: Callable[[str], None] | None = None,
-) -> EvolutionResult:
-    """Catch a bad candidate, evolve for up to ``seconds``, replay the traffic, compare."""
+def _demo_settings(folder: Path, seconds: float) -> Settings:
     base = load_settings(folder / "theseus.toml")
     # A bounded search per signature, so one hard failure cannot eat the whole demo.
     repair = base.propose.repair.model_copy(update={"max_seconds": min(40.0, seconds)})
-    settings = base.model_copy(
+    return base.model_copy(
         update={
             "budget": base.budget.model_copy(update={"cycle_seconds": seconds}),
             "propose": base.propose.model_copy(update={"repair": repair}),
         }
     )
+
+
+def run_evolution(
+    folder: Path,
+    service: LiveService,
+    replay_traffic: Callable[[], dict[str, Any]],
+    *,
+    seed: int = 7,
+    cycles: int = 3,
+    seconds: float = 135.0,
+    progress: Callable[[str], None] | None = None,
+) -> EvolutionResult:
+    """Catch bad candidates, evolve under live traffic for up to ``seconds``, replay, compare."""
+    settings = _demo_settings(folder, seconds)
     say = progress or (lambda _: None)
     result = EvolutionResult(before=failures_by_signature(settings))
-    say("checking a deliberately bad candidate")
-    result.bad_candidate = catch_bad_candidate(settings, folder)
+    say("checking two deliberately bad candidates")
+    result.bad_candidates = catch_bad_candidates(settings, folder)
+    argv = traffic_argv(service.url, seed=seed + 1, seconds=seconds + 120.0,
+                        concurrency=2, rate=BACKGROUND_RATE)  # fmt: skip
+    background = BackgroundTraffic(folder, argv).start()
     deadline = time.monotonic() + seconds
-    for number in range(1, cycles + 1):
-        left = deadline - time.monotonic()
-        if left < 10:
-            break
-        budgeted = settings.model_copy(
-            update={"budget": settings.budget.model_copy(update={"cycle_seconds": left})}
-        )
-        [report] = evolve(budgeted, cycles=1, progress=say)
-        report.cycle = number
-        result.cycles.append(report)
-        if not report.open_signatures:
-            break
-    say("playing the same traffic against the evolved agent")
+    try:
+        for number in range(1, cycles + 1):
+            left = deadline - time.monotonic()
+            if left < 10:
+                break
+            budgeted = settings.model_copy(
+                update={"budget": settings.budget.model_copy(update={"cycle_seconds": left})}
+            )
+            [report] = evolve(budgeted, cycles=1, progress=say, service=service.url)
+            report.cycle = number
+            result.cycles.append(report)
+            if not report.open_signatures:
+                break
+    finally:
+        during = background.stop()
+    say("playing the first traffic again against the evolved service")
     started = time.time()
-    replay_traffic()
+    again = replay_traffic()
     result.after = failures_by_signature(settings, since=started)
+    history = service.get("/versions").get("history", [])
+    result.live = {
+        "service": service.url,
+        "requests_while_evolving": int(during.get("requests", 0)),
+        "dropped_while_evolving": int(during.get("dropped", 0)),
+        "versions_that_answered": during.get("versions", {}),
+        "swaps": sum(1 for h in history if h.get("event") == "cut_over"),
+        "rollbacks": sum(1 for h in history if h.get("event") == "rollback"),
+        "replay_requests": int(again.get("requests", 0)),
+    }
+    result.dropped = int(during.get("dropped", 0)) + int(again.get("dropped", 0))
     result.versions = [v.as_dict() for v in git.versions(folder)]
-    audit = open_audit(folder)
-    verdict = audit.verify()
+    verdict = open_audit(folder).verify()
     result.audit_verified, result.audit_records = verdict.ok, verdict.records
     return result

@@ -125,10 +125,16 @@ def test_demo_evolves_and_reports_fixes_bad_candidate_and_audit(tmp_path: Path) 
     )
     assert done.returncode == 0, done.stderr
     result: dict[str, Any] = json.loads(done.stdout)
-    assert result["dropped_requests"] == 0 and result["served_live"] is False
+    assert result["dropped_requests"] == 0 and result["served_live"] is True
     assert result["audit_verified"] is True
-    assert result["bad_candidate"]["status"] == "rejected_policy"
-    assert any("subprocess" in v or "process" in v for v in result["bad_candidate"]["violations"])
+    policy, verification = result["bad_candidates"]
+    assert policy["status"] == "rejected_policy"
+    assert any("subprocess" in v or "process" in v for v in policy["violations"])
+    assert verification["status"] == "failed" and "replay" in verification["reason"]
+    live = result["live"]
+    assert live["requests_while_evolving"] > 0 and live["dropped_while_evolving"] == 0
+    assert live["swaps"] == result["fixed"] and live["rollbacks"] == 0
+    assert all(f["deploy"]["verdict"] == "healthy" for f in result["fixes"])
     assert isinstance(result["fixed"], int) and result["fixed"] == len(result["fixes"])
     assert set(result["failures_before"]) and isinstance(result["failures_after"], dict)
     log = subprocess.run(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from theseus.config import load_settings
-from theseus.demo import curate_workdir, prepare_workdir, run_traffic
+from theseus.demo import curate_workdir, prepare_workdir, record_in_process
 from theseus.evolve import evolve, run_cycle
 from theseus.evolve.proposals import REGRESSION_DIR, oracle_folder
 from theseus.lineage.state import open_archive, open_audit
@@ -18,7 +18,7 @@ from theseus.lineage.state import open_archive, open_audit
 @pytest.fixture(scope="module")
 def agent(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder, _ = prepare_workdir(tmp_path_factory.mktemp("agent") / "repo")
-    run_traffic(folder, sessions=60, seed=7)
+    record_in_process(folder, sessions=60, seed=7)
     return folder
 
 

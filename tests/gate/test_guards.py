@@ -167,3 +167,18 @@ def test_fixed_signature_coming_back_is_flagged_then_held(tmp_path: Path) -> Non
     assert "held for a person" in again.reason
     watch.forget("sig")
     assert watch.observe("sig", 300.0) is None
+
+
+def test_failures_before_a_fix_goes_live_are_not_a_return(tmp_path: Path) -> None:
+    clock = Clock(100.0)
+    watch = RegressionWatch(Database(tmp_path / "t.db"), clock=clock)
+    assert not watch.is_fixed("sig")
+    watch.mark_fixed("sig", "cand1")  # promoted (committed) at 100
+    assert watch.is_fixed("sig")
+    clock.now = 110.0
+    watch.went_live("sig")  # the live service finished its health watch at 110
+    assert watch.observe("sig", 105.0) is None  # the old version answered until the swap
+    assert watch.is_fixed("sig")
+    flag = watch.observe("sig", 111.0)
+    assert flag is not None and flag.fixed_at == 110.0
+    assert not watch.is_fixed("sig")  # flagged: open again for the cycle's guards

@@ -37,7 +37,7 @@ from theseus.demo import DemoResult, run_demo
 @click.option(
     "--seconds",
     type=click.FloatRange(10, 3600),
-    default=150.0,
+    default=135.0,
     show_default=True,
     help="Time budget of the evolution cycles.",
 )
@@ -45,20 +45,22 @@ from theseus.demo import DemoResult, run_demo
 def demo(
     workdir: Path | None, sessions: int, seed: int, do_evolve: bool, seconds: float, as_json: bool
 ) -> None:
-    """Record the example support agent's failures, then evolve them away, offline.
+    """Serve the example support agent, record its failures, then evolve them away live.
 
-    Copies the bundled example agent (a customer-support bot with real seeded bugs) into
-    WORKDIR as a git repository with one commit, plays realistic customer conversations
-    against it in a subprocess (its failures and wrong answers go to
-    WORKDIR/.theseus/evidence.db), then groups the failures by signature and prints them.
-    Inspect the result afterwards with `theseus evidence list` inside WORKDIR.
+    Copies the bundled example agent (a customer-support bot with seven real seeded bugs)
+    into WORKDIR as a git repository with one commit, serves it with `theseus serve` on a
+    free local port, and plays realistic customer conversations against it over HTTP: the
+    workers record the agent's exceptions and the traffic's oracle reports wrong answers
+    (all in WORKDIR/.theseus/evidence.db). The failures are grouped by signature and printed.
 
-    With --evolve (the default) it then shows a deliberately bad candidate rejected by
-    policy, runs evolution cycles (repair engine, sandboxed verification, gate, one git
-    commit per fix with its regression test), plays the same traffic against the evolved
-    agent and prints failures by signature before and after, the fixes with their diffs,
-    the versions and whether the audit chain verifies. Promotion is commit-only: the demo
-    does not serve the agent live (hot swap under traffic: `theseus serve` + `theseus evolve`).
+    With --evolve (the default) it then shows two deliberately bad candidates caught (one by
+    policy, one by sandboxed verification), runs evolution cycles for --seconds while lighter
+    traffic keeps flowing (repair engine, verification, gate, one git commit per fix with
+    its regression test, each hot-swapped into the running service and health-watched),
+    plays the first traffic again, and prints failures by signature before and after, the
+    fixes with their diffs, the versions, requests served and dropped during the swaps, and
+    whether the audit chain verifies. Everything runs offline. Afterwards, inside WORKDIR:
+    `theseus versions`, `theseus audit verify`, `theseus evidence list`.
     """
     out = err_console if as_json else console
     with Progress(
@@ -112,19 +114,18 @@ def _render(result: DemoResult) -> None:
     folder = escape(str(result.workdir))
     console.print(
         f"What happened: copied the example support agent to {folder} and committed it "
-        f"({result.commit[:12]}); played {result.sessions} customer sessions "
-        f"({result.requests} messages) against it in a subprocess; the agent raised "
-        f"{result.exceptions} exceptions and gave {result.wrong_answers} wrong answers, all "
-        f"recorded in {folder}/.theseus/evidence.db; the curator grouped them into "
-        f"{len(result.batches)} failure signatures (above).",
+        f"({result.commit[:12]}); served it at {result.service} and played "
+        f"{result.sessions} customer sessions ({result.requests} messages) against it over "
+        f"HTTP; the agent raised {result.exceptions} exceptions and gave "
+        f"{result.wrong_answers} wrong answers, all recorded in {folder}/.theseus/evidence.db; "
+        f"the curator grouped them into {len(result.batches)} failure signatures (above).",
         highlight=False,
     )
     if result.evolution is not None:
         _render_evolution(result)
         return
     console.print(
-        "Not yet (--no-evolve): proposing fixes, verifying them in a sandbox and hot-swapping them in (the "
-        f"evolution cycle) come in a later stage. Look around: cd {folder} && theseus evidence list",
+        f"Evolution skipped (--no-evolve). Look around: cd {folder} && theseus evidence list",
         highlight=False,
     )
 
@@ -132,12 +133,13 @@ def _render(result: DemoResult) -> None:
 def _render_evolution(result: DemoResult) -> None:
     evo = result.evolution
     assert evo is not None
-    bad = evo.bad_candidate
-    console.print(
-        f"A deliberately bad candidate ({str(bad['candidate'])[:12]}, adds `import subprocess`):"
-        f" {bad['status']} - {escape('; '.join(bad['violations'])[:160])}",
-        highlight=False,
-    )
+    for bad in evo.bad_candidates:
+        reasons = "; ".join(bad["violations"]) or str(bad.get("reason") or "")
+        console.print(
+            f"A deliberately bad candidate ({str(bad['candidate'])[:12]}: {escape(bad['why'])}):"
+            f" [bold]{bad['status']}[/] - {escape(reasons[:160])}",
+            highlight=False,
+        )
     for fix in evo.fixes:
         console.print(
             f"[bold]fixed {fix.signature}[/] {escape(fix.title[:60])} -> commit "
@@ -168,9 +170,12 @@ def _render_evolution(result: DemoResult) -> None:
             ],
         )
     )
+    live = evo.live
     console.print(
-        f"{len(evo.fixes)} fixes promoted; audit chain "
-        f"{'verified' if evo.audit_verified else 'BROKEN'} ({evo.audit_records} records). "
-        "Served live: no (commit-only promotion, so no request was dropped by a swap).",
+        f"{len(evo.fixes)} fixes promoted and hot-swapped into {live.get('service')} "
+        f"({live.get('swaps', 0)} swaps, {live.get('rollbacks', 0)} rollbacks) while "
+        f"{live.get('requests_while_evolving', 0)} requests were served; dropped requests: "
+        f"{result.dropped + evo.dropped}. Audit chain "
+        f"{'verified' if evo.audit_verified else 'BROKEN'} ({evo.audit_records} records).",
         highlight=False,
     )

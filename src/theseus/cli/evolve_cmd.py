@@ -63,21 +63,24 @@ def _render(reports: list[CycleReport]) -> None:
             o.signature,
             escape(o.title[:50]),
             o.outcome,
+            o.proposer or "-",
             (o.commit or o.candidate_id or "")[:12],
             f"{o.seconds:.1f}s",
+            f"{o.tokens} / ${o.cost_usd:.4f}" if o.tokens else "-",
             escape(o.reason[:60]),
         )
         for r in reports
         for o in r.outcomes
     ]
-    console.print(
-        table(
-            "Evolution summary",
-            ["cycle", "signature", "failure", "outcome", "commit / candidate", "time", "why"],
-            rows,
-        )
-    )
+    columns = ["cycle", "signature", "failure", "outcome", "by", "commit / candidate", "time"]
+    console.print(table("Evolution summary", [*columns, "tokens / cost", "why"], rows))
+    for note in dict.fromkeys(n for r in reports for n in r.notes):
+        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     promoted = sum(len(r.promoted) for r in reports)
     stopped = next((r.stopped for r in reports if r.stopped), None)
+    tokens = sum(r.tokens for r in reports)
+    cost = sum(r.cost_usd for r in reports)
     line = f"{promoted} fix(es) promoted in {len(reports)} cycle(s)"
+    if tokens:
+        line += f"; model use: {tokens} tokens, ${cost:.4f}"
     console.print(line + (f"; stopped: {escape(stopped)}" if stopped else ""), highlight=False)

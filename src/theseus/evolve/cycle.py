@@ -17,7 +17,7 @@ from theseus.evidence.curator import curate
 from theseus.evidence.records import FailureBatch
 from theseus.evidence.store import EvidenceStore
 from theseus.evolve import live
-from theseus.evolve.proposals import propose, proposers, regression_test
+from theseus.evolve.proposals import propose, proposers, regression_test, seconds_for
 from theseus.evolve.report import CycleReport, SignatureOutcome
 from theseus.gate.attempts import AttemptGuard, evidence_key
 from theseus.gate.breaker import CircuitBreaker
@@ -30,7 +30,7 @@ from theseus.lineage import git
 from theseus.lineage.archive import Archive
 from theseus.lineage.audit import AuditLog
 from theseus.lineage.state import open_archive, open_audit, state_dir
-from theseus.propose.base import Attempt, Proposer
+from theseus.propose.base import Attempt, Proposer, Rejected
 from theseus.propose.base import Budget as ProposalBudget
 from theseus.verify.pipeline import store_verification, verify_candidate
 
@@ -57,13 +57,6 @@ class _Stages:
         self.gate = Gate(
             settings.gate, self.archive, self.audit, consent, interrupted=self.switch.is_paused
         )
-
-    def is_fixed(self, signature: str) -> bool:
-        rows = self.watch.db.query(
-            "SELECT 1 FROM fixed_signatures WHERE signature = ? AND flagged_at IS NULL",
-            (signature,),
-        )
-        return bool(rows)
 
     def close(self) -> None:
         self.archive.close()
@@ -117,9 +110,11 @@ def run_cycle(
                 worked += 1
                 progress(f"{batch.signature} {batch.title[:60]}: proposing")
                 outcome = _work_on(batch, settings, root, stages, budget, active, url, progress)
+                report.notes.extend(outcome.notes)
             report.outcomes.append(outcome)
         report.head_commit = current_commit(root)
         report.seconds = round(time.monotonic() - started, 3)
+        report.tokens, report.cost_usd = budget.tokens, round(budget.cost_usd, 6)
         stages.audit.append(
             "cycle",
             {
@@ -128,6 +123,8 @@ def run_cycle(
                 "promoted": [o.candidate_id for o in report.promoted],
                 "stopped": report.stopped,
                 "seconds": report.seconds,
+                "tokens": report.tokens,
+                "cost_usd": report.cost_usd,
             },
         )
     finally:
@@ -158,12 +155,24 @@ def _skip_reason(stages: _Stages, batch: FailureBatch) -> SignatureOutcome | Non
         stages.audit.append("guard", {"signature": batch.signature, "returned": flag.reason})
         if not flag.may_refix:
             return skip("returned", flag.reason)
-    elif stages.is_fixed(batch.signature):
+    elif stages.watch.is_fixed(batch.signature):
         return skip("fixed_before", "fixed by an earlier promotion (old evidence)")
     verdict = stages.guard.check(batch.signature, evidence_key=evidence_key(batch.task_ids))
     if not verdict.allowed:
         return skip("parked", verdict.reason)
     return None
+
+
+def _attempts(stages: _Stages, signature: str) -> list[Attempt]:
+    """Earlier candidates for ``signature``, with why each ended as it did (for proposers
+    that can learn from them, such as a model told not to repeat a failed change)."""
+    tried = []
+    for c in stages.archive.list(signature=signature):
+        history = stages.archive.history(c.id)
+        reason = history[-1].reason if history else ""
+        key = str(c.meta.get("attempt_key", c.id))
+        tried.append(Attempt(key=key, outcome=c.status, reason=reason, diff=c.diff))
+    return tried
 
 
 def _work_on(
@@ -179,36 +188,64 @@ def _work_on(
     began = time.monotonic()
     out = SignatureOutcome(batch.signature, batch.title, batch.count, "no_candidate")
     base = current_commit(root)
-    tried = [
-        Attempt(key=str(c.meta.get("attempt_key", c.id)), outcome=c.status)
-        for c in stages.archive.list(signature=batch.signature)
-    ]
     key = evidence_key(batch.task_ids)
+
+    def note(line: str) -> None:
+        out.notes.append(line)
+        progress(f"{batch.signature}: {line}")
+
+    def rejected(answer: Rejected) -> None:
+        out.rejected += 1
+        stages.audit.append(
+            "proposal_rejected",
+            {"signature": batch.signature, "proposer": answer.proposer, "reason": answer.reason,
+             "excerpt": answer.excerpt[:400], "tokens": answer.tokens,
+             "cost_usd": answer.cost_usd},
+        )  # fmt: skip
+
     for proposer in active:
-        seconds = min(settings.propose.repair.max_seconds, budget.remaining_seconds or 1e9)
+        if budget.exhausted:
+            break
+        tokens_before, cost_before = budget.tokens, budget.cost_usd
+        seconds = min(seconds_for(proposer, settings), budget.remaining_seconds or 1e9)
         pbudget = ProposalBudget.from_seconds(seconds, settings.propose.repair.max_candidates)
-        candidates = propose(batch, settings, root, base, pbudget, tried, proposer)
+        candidates = propose(
+            batch, settings, root, base, pbudget, _attempts(stages, batch.signature), proposer,
+            spending=budget, on_rejected=rejected, notes=note,
+        )  # fmt: skip
         budget.charge(candidates=len(candidates))
+        out.tokens += budget.tokens - tokens_before
+        out.cost_usd = round(out.cost_usd + budget.cost_usd - cost_before, 6)
         for candidate in candidates:
             out.candidates += 1
             candidate = stages.archive.add(candidate)
             stages.audit.append(
                 "proposal",
                 {"candidate": candidate.id, "signature": batch.signature,
-                 "proposer": candidate.proposer, "rationale": candidate.rationale},
+                 "proposer": candidate.proposer, "rationale": candidate.rationale,
+                 **_spent(candidate.meta)},
             )  # fmt: skip
             outcome = _decide(candidate.id, batch, settings, root, stages, url, progress, out)
             stages.guard.record(
                 batch.signature, outcome, candidate_id=candidate.id, evidence_key=key
             )
             if outcome == "promoted":
+                out.proposer = candidate.proposer
                 out.seconds = round(time.monotonic() - began, 3)
                 return out
     if out.candidates == 0:
         stages.guard.record(batch.signature, "no_candidate", evidence_key=key)
         out.reason = "no proposer found a change that passes the replayed evidence"
+        if budget.exhausted:
+            out.reason = str(budget.reason)
     out.seconds = round(time.monotonic() - began, 3)
     return out
+
+
+def _spent(meta: dict[str, object]) -> dict[str, object]:
+    """The model accounting a proposer put on a candidate (tokens in/out, cost, model)."""
+    keys = ("model", "input_tokens", "output_tokens", "cost_usd", "steps")
+    return {k: meta[k] for k in keys if k in meta}
 
 
 def _decide(
@@ -262,4 +299,5 @@ def _decide(
             stages.watch.forget(batch.signature)
             out.outcome = "rolled_back"
             return "rolled_back"
+        stages.watch.went_live(batch.signature)
     return "promoted"

@@ -14,12 +14,17 @@ def evolve(
     until_clean: bool = False,
     progress: Progress = _quiet,
     signatures: int | None = None,
+    service: str | None = None,
 ) -> list[CycleReport]:
     """Run up to ``cycles`` cycles; with ``until_clean`` stop early once a cycle leaves no
-    open signature (everything fixed, parked or flagged) or promotes nothing new."""
+    open signature (everything fixed, parked or flagged) or promotes nothing new.
+    ``service`` is the live service's URL (default: ``[runtime]`` host and port when a
+    service answers there, else promotion is commit-only)."""
     reports: list[CycleReport] = []
     for number in range(1, cycles + 1):
-        report = run_cycle(settings, cycle=number, progress=progress, signatures=signatures)
+        report = run_cycle(
+            settings, cycle=number, progress=progress, signatures=signatures, service=service
+        )
         reports.append(report)
         if report.stopped == "paused":
             break

@@ -20,13 +20,14 @@ from pathlib import Path
 from theseus.change import Workspace, check_policy
 from theseus.change.candidate import Candidate
 from theseus.config import Settings
+from theseus.errors import TheseusError
 from theseus.evidence.records import FailureBatch
 from theseus.paths import rules_from
-from theseus.propose.base import Attempt, Budget, ProposalContext, Proposer
+from theseus.propose.base import Attempt, Budget, ProposalContext, Proposer, Rejected, Spending
+from theseus.propose.llm.client import ChatClient
 from theseus.propose.repair.proposer import RepairProposer
 
 REGRESSION_DIR = "tests/theseus_regressions"
-AVAILABLE = ("repair",)
 _REPLAY_ROOT = "_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))"
 _REGRESSION_ROOT = (
     "_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))"
@@ -34,17 +35,57 @@ _REGRESSION_ROOT = (
 
 
 def proposers(settings: Settings, note: Callable[[str], None]) -> list[Proposer]:
-    """The configured proposers that exist, in order; one note for each that does not yet."""
+    """The configured proposers, in order; one note (and a skip) for each that cannot run.
+
+    A model proposer whose key is missing, or a command whose program is not installed,
+    must not stop evolution: the other proposers (the offline repair engine first) carry
+    on, and the note says what to fix.
+    """
     found: list[Proposer] = []
+    client: ChatClient | None = None
     for name in settings.propose.proposers:
-        if name == "repair":
-            repair = settings.propose.repair
-            found.append(
-                RepairProposer(alternatives=repair.alternatives, top_locations=repair.top_locations)
-            )
-        else:
-            note(f"proposer {name!r} is configured but not available yet; skipping it")
+        try:
+            if name == "repair":
+                repair = settings.propose.repair
+                found.append(
+                    RepairProposer(
+                        alternatives=repair.alternatives, top_locations=repair.top_locations
+                    )
+                )
+            elif name in ("llm", "agent"):
+                if client is None:
+                    from theseus.propose.llm.providers import make_client
+
+                    client = make_client(settings.propose.llm)
+                found.append(_model_proposer(name, client, settings))
+            elif name == "command":
+                from theseus.propose.command import CommandProposer
+
+                found.append(CommandProposer(settings))
+        except TheseusError as exc:
+            note(f"proposer {name!r} skipped: {exc.line()}")
     return found
+
+
+def _model_proposer(name: str, client: ChatClient, settings: Settings) -> Proposer:
+    if name == "llm":
+        from theseus.propose.llm.proposer import LLMProposer
+
+        return LLMProposer(client, settings)
+    from theseus.propose.agent.proposer import AgentProposer
+
+    return AgentProposer(client, settings)
+
+
+def seconds_for(proposer: Proposer, settings: Settings) -> float:
+    """How long one proposer may search for one batch (the cycle's budget caps it too)."""
+    if proposer.name == "repair":
+        return settings.propose.repair.max_seconds
+    if proposer.name == "command":
+        return settings.propose.command.timeout + 30.0
+    llm = settings.propose.llm
+    turns = settings.propose.agent.max_steps if proposer.name == "agent" else llm.samples
+    return llm.timeout * (llm.max_retries + 1) * turns
 
 
 def oracle_folder(settings: Settings, root: Path) -> str:
@@ -64,6 +105,10 @@ def propose(
     budget: Budget,
     attempts: Sequence[Attempt],
     proposer: Proposer,
+    *,
+    spending: Spending | None = None,
+    on_rejected: Callable[[Rejected], None] | None = None,
+    notes: Callable[[str], None] | None = None,
 ) -> list[Candidate]:
     """Candidates from ``proposer`` for ``batch``, searched in a workspace at ``base_commit``."""
     from theseus.verify.replay import write_replay_module
@@ -83,8 +128,26 @@ def propose(
             policy_check=lambda diff: check_policy(diff, settings, ws.path).ok,
             workers=settings.verify.workers,
             test_timeout=min(settings.tests.timeout, 60.0),
+            spending=spending,
+            on_rejected=on_rejected,
+            notes=notes,
+            extra=_observed(batch, settings) if proposer.name != "repair" else {},
         )
         return list(proposer.propose(ctx))
+
+
+def _observed(batch: FailureBatch, settings: Settings) -> dict[str, object]:
+    """What the agent actually returned or raised for the batch's tasks, for a model's
+    prompt (a wrong answer means little without the answer); empty when the store is gone."""
+    from theseus.evidence.store import EvidenceStore
+    from theseus.propose.llm.prompt import ACTUAL_KEY, actual_outputs
+
+    try:
+        with EvidenceStore(settings.evidence_path) as store:
+            records = store.tasks_by_ids(batch.task_ids)
+    except TheseusError:
+        return {}
+    return {ACTUAL_KEY: actual_outputs(records)}
 
 
 def regression_test(batch: FailureBatch, settings: Settings) -> tuple[str, str]:

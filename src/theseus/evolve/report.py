@@ -37,6 +37,11 @@ class SignatureOutcome:
     candidates: int = 0
     seconds: float = 0.0
     deploy: dict[str, Any] | None = None
+    proposer: str = ""
+    tokens: int = 0
+    cost_usd: float = 0.0
+    rejected: int = 0  # model answers thrown away before they became candidates
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -50,6 +55,8 @@ class CycleReport:
     stopped: str | None = None  # why the cycle ended early (pause, budget), else None
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    tokens: int = 0
+    cost_usd: float = 0.0
 
     @property
     def promoted(self) -> list[SignatureOutcome]:

@@ -70,6 +70,24 @@ class RegressionWatch:
                 (signature, candidate_id, self.clock()),
             )
 
+    def went_live(self, signature: str) -> None:
+        """The fix's version finished its health watch in the live service: from now on a
+        failure of ``signature`` is a return. Until then the previous version may still be
+        answering (in-flight requests, the watch window), and its failures are old news."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE fixed_signatures SET fixed_at = ? WHERE signature = ?",
+                (self.clock(), signature),
+            )
+
+    def is_fixed(self, signature: str) -> bool:
+        """Whether a promoted candidate fixed ``signature`` and it has not come back since."""
+        rows = self.db.query(
+            "SELECT 1 FROM fixed_signatures WHERE signature = ? AND flagged_at IS NULL",
+            (signature,),
+        )
+        return bool(rows)
+
     def forget(self, signature: str) -> None:
         """The fix was rolled back or a person cleared the flag: the signature is open again."""
         with self.db.transaction() as conn:

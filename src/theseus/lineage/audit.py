@@ -37,6 +37,7 @@ GENESIS = "0" * 64
 KINDS = frozenset(
     {
         "proposal",
+        "proposal_rejected",
         "policy",
         "verification",
         "gate",
