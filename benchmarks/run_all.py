@@ -4,7 +4,7 @@ Each benchmark script writes its own results file (command, machine, medians, an
 side-by-side comparison as a ratio); this script runs them in turn and stitches the files
 into one page, so the numbers in BENCHMARKS.md always come from a command anyone can run.
 
-    .venv/bin/python -m benchmarks.run_all            # everything (~20 minutes)
+    .venv/bin/python -m benchmarks.run_all            # everything (~30 minutes)
     .venv/bin/python -m benchmarks.run_all --assemble # only rebuild BENCHMARKS.md
 """
 
@@ -27,6 +27,7 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("verify.md", [sys.executable, str(HERE / "verify_throughput.py")]),
     ("repair.md", [sys.executable, str(HERE / "repair_bench.py")]),
     ("swap.md", [sys.executable, str(HERE / "swap_bench.py")]),
+    ("demo.md", [sys.executable, str(HERE / "demo_bench.py")]),
 ]
 ORDER = ["sdk_overhead.md", "sandbox.md", "verify.md", "repair.md", "swap.md", "demo.md"]
 
