@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Mapping
 
 from theseus.propose.base import Budget, ValidationOutcome
@@ -57,3 +59,26 @@ def test_the_candidate_budget_counts_only_mutants_that_ran() -> None:
         admissible=lambda m: m.texts[0][1] != "x = 0\n", second_round=False,
     )  # fmt: skip
     assert found.tried == 4 and found.inadmissible == 1 and not found.fixes
+
+
+def test_policy_checks_never_run_in_two_threads_at_once() -> None:
+    # The policy parses code with ast, which CPython 3.11 cannot do in two threads at once
+    # (SystemError "AST constructor recursion depth mismatch"); the search serialises it.
+    inside, most = 0, 0
+    guard = threading.Lock()
+
+    def admissible(m: Mutant) -> bool:
+        nonlocal inside, most
+        with guard:
+            inside += 1
+            most = max(most, inside)
+        time.sleep(0.01)  # long enough for the other worker to arrive
+        with guard:
+            inside -= 1
+        return True
+
+    found = search(
+        [_mutant(n) for n in range(12)], [PassesOn(good=99), PassesOn(good=99)],
+        Budget.from_seconds(30, 100), originals={}, admissible=admissible, second_round=False,
+    )  # fmt: skip
+    assert found.tried == 12 and most == 1

@@ -74,7 +74,7 @@ def _run_round(
 
     def work(checker: Checker) -> None:
         while (mutant := take()) is not None:
-            if admissible is not None and not admissible(mutant):
+            if admissible is not None and not _admitted(admissible, mutant):
                 with lock:
                     result.tried -= 1
                     result.inadmissible += 1
@@ -91,6 +91,18 @@ def _run_round(
     with ThreadPoolExecutor(max_workers=len(checkers), thread_name_prefix="repair") as pool:
         for future in [pool.submit(work, checker) for checker in checkers]:
             future.result()
+
+
+_POLICY_LOCK = threading.Lock()
+
+
+def _admitted(admissible: Admissible, mutant: Mutant) -> bool:
+    """The policy check, one thread at a time: it parses code with ``ast``, and CPython
+    3.11's AST constructor can fail with ``SystemError: AST constructor recursion depth
+    mismatch`` when two threads build trees at once (gh-106905, seen here under load). The
+    check is CPU-bound under the GIL anyway, so serialising it costs no parallelism."""
+    with _POLICY_LOCK:
+        return admissible(mutant)
 
 
 def pairs(
