@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from calc_batch import Watch, wrong_sum_batch
 
 from theseus.config import Settings, load_settings
 from theseus.errors import TheseusError
-from theseus.evidence.records import FailureBatch, Frame, Oracle, ReplayCase
 from theseus.paths import rules_from
-from theseus.propose.base import Attempt, Budget, ProposalContext, Rejected
+from theseus.propose.base import Attempt, Budget, ProposalContext
 from theseus.propose.command import INSTRUCTION, CommandProposer, substitute
 from theseus.propose.repair.proposer import diff_key
 
@@ -57,23 +57,6 @@ def make_project(root: Path) -> Settings:
     return load_settings(root / "theseus.toml")
 
 
-def batch() -> FailureBatch:
-    case = ReplayCase(task_id="t-1", function="calc.ops:add", input={"args": [2, 3], "kwargs": {}},
-                      oracle=Oracle(kind="expected", expected=5))  # fmt: skip
-    return FailureBatch(
-        signature="wrong-sum", kind="semantic", title="add(2, 3) returns -1", count=2,
-        severity="high", score=4.0, first_seen=1.0, last_seen=2.0, task_ids=["t-1"],
-        cases=[case], frames=[Frame(file="calc/ops.py", line=2, function="add")],
-        location="calc/ops.py:add",
-    )  # fmt: skip
-
-
-class Watch:
-    def __init__(self) -> None:
-        self.notes: list[str] = []
-        self.rejected: list[Rejected] = []
-
-
 @pytest.fixture
 def project(tmp_path: Path) -> tuple[Path, Settings]:
     root = tmp_path / "proj"
@@ -97,7 +80,7 @@ def run(project: tuple[Path, Settings], argv: list[str], watch: Watch, **kw: Any
     settings = with_command(base, argv, kw.pop("timeout", 30.0))
     ctx = ProposalContext(
         root=root, base_commit="base0", rules=rules_from(root, ["calc/**/*.py"], ["tests/**/*.py"]),
-        budget=Budget.from_seconds(60, 5), batch=batch(), attempts=kw.pop("attempts", ()),
+        budget=Budget.from_seconds(60, 5), batch=wrong_sum_batch(), attempts=kw.pop("attempts", ()),
         on_rejected=watch.rejected.append, notes=watch.notes.append,
     )  # fmt: skip
     return list(CommandProposer(settings).propose(ctx))

@@ -12,16 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from calc_batch import Watch, wrong_sum_batch
 from scripted_llm import ScriptedLLMServer, text, tool_calls
 
 from theseus.change.apply import apply_patch
 from theseus.config import Settings, load_settings
-from theseus.evidence.records import FailureBatch, Frame, Oracle, ReplayCase
 from theseus.gate.budgets import Budget as CycleBudget
 from theseus.paths import rules_from
 from theseus.propose.agent.proposer import SYSTEM_PROMPT, AgentProposer
 from theseus.propose.agent.tools import TOOL_SPECS, run_in_sandbox
-from theseus.propose.base import Attempt, Budget, ProposalContext, Rejected
+from theseus.propose.base import Attempt, Budget, ProposalContext
 from theseus.propose.llm import make_client
 from theseus.propose.llm.accounting import estimate_prompt_tokens
 from theseus.propose.llm.client import LLMError, Message, Reply, ToolCall, ToolSpec, Usage
@@ -69,31 +69,11 @@ def configure(settings: Settings, *, agent: dict[str, Any] | None = None,
     return settings.model_copy(update={"propose": propose})
 
 
-def batch() -> FailureBatch:
-    case = ReplayCase(task_id="t-1", function="calc.ops:add", input={"args": [2, 3], "kwargs": {}},
-                      oracle=Oracle(kind="expected", expected=5))  # fmt: skip
-    return FailureBatch(
-        signature="wrong-sum", kind="semantic", title="add(2, 3) returns -1", count=2,
-        severity="high", score=4.0, first_seen=1.0, last_seen=2.0, task_ids=["t-1"],
-        cases=[case], frames=[Frame(file="calc/ops.py", line=2, function="add")],
-        location="calc/ops.py:add",
-    )  # fmt: skip
-
-
-class Watch:
-    """What the proposer told the cycle."""
-
-    def __init__(self, spending: CycleBudget | None = None) -> None:
-        self.notes: list[str] = []
-        self.rejected: list[Rejected] = []
-        self.spending = spending if spending is not None else CycleBudget()
-
-
 def context(root: Path, watch: Watch, *, seconds: float = 60.0, with_batch: bool = False,
             attempts: tuple[Attempt, ...] = (), command: str = QUICK) -> ProposalContext:  # fmt: skip
     return ProposalContext(
         root=root, base_commit="base0", rules=rules_from(root, ["calc/**/*.py"], ["tests/**/*.py"]),
-        budget=Budget.from_seconds(seconds, 5), batch=batch() if with_batch else None,
+        budget=Budget.from_seconds(seconds, 5), batch=wrong_sum_batch() if with_batch else None,
         test_command=command, attempts=attempts, spending=watch.spending,
         on_rejected=watch.rejected.append, notes=watch.notes.append,
     )  # fmt: skip

@@ -26,10 +26,10 @@ from anthropic.types import Message as WireMessage
 
 from theseus.propose.llm.client import (
     RAW_ARGUMENTS_KEY,
-    Endpoint,
     LLMError,
     Message,
     Reply,
+    SDKClient,
     ToolCall,
     ToolSpec,
     Usage,
@@ -46,34 +46,19 @@ _STOP_WORDS = {
 }
 
 
-class AnthropicChatClient:
+class AnthropicChatClient(SDKClient):
     """A :class:`ChatClient` for one Claude model (or an Anthropic-compatible endpoint)."""
 
     provider = "anthropic"
+    default_url = ANTHROPIC_URL
 
-    def __init__(
-        self,
-        *,
-        model: str,
-        api_key: str,
-        base_url: str | None = None,
-        timeout: float = 60.0,
-        max_retries: int = 3,
-        max_output_tokens: int = 4096,
-        key_env: str | None = None,
-    ) -> None:
-        self.model = model
-        self.max_output_tokens = max_output_tokens
-        url = base_url or ANTHROPIC_URL
-        self.endpoint = Endpoint(
-            self.provider, url, model, timeout, max_retries, key_env, secret=api_key
-        )
+    def _connect(self, api_key: str) -> None:
         self._sdk = anthropic.Anthropic(
-            api_key=api_key, base_url=url, timeout=timeout, max_retries=max_retries
+            api_key=api_key,
+            base_url=self.url,
+            timeout=self.endpoint.timeout,
+            max_retries=self.endpoint.max_retries,
         )
-
-    def __repr__(self) -> str:
-        return f"AnthropicChatClient(model={self.model!r}, endpoint={self.endpoint.url!r})"
 
     def complete(
         self,

@@ -133,6 +133,41 @@ class ChatClient(Protocol):
 
 # -- shared by the provider adapters ---------------------------------------------------------
 
+
+class SDKClient:
+    """What both SDK adapters share: the model, the output cap, and the :class:`Endpoint`
+    their errors name. Subclasses build their SDK object in :meth:`_connect`."""
+
+    provider: str = ""
+    default_url: str = ""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        api_key: str,
+        base_url: str | None = None,
+        timeout: float = 60.0,
+        max_retries: int = 3,
+        max_output_tokens: int = 4096,
+        key_env: str | None = None,
+    ) -> None:
+        self.model = model
+        self.max_output_tokens = max_output_tokens
+        self.url = base_url or self.default_url
+        self.endpoint = Endpoint(
+            self.provider, self.url, model, timeout, max_retries, key_env, secret=api_key
+        )
+        self._connect(api_key)
+
+    def _connect(self, api_key: str) -> None:
+        """Build the SDK client (the SDK keeps the key; this object only scrubs it)."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.model!r}, endpoint={self.endpoint.url!r})"
+
+
 RAW_ARGUMENTS_KEY = "_raw"
 """Tool-call arguments that are not a JSON object arrive as ``{RAW_ARGUMENTS_KEY: text}``.
 

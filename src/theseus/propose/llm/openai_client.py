@@ -29,10 +29,10 @@ from openai.types.chat import ChatCompletion
 
 from theseus.propose.llm.accounting import estimate_prompt_tokens, estimate_tokens
 from theseus.propose.llm.client import (
-    Endpoint,
     LLMError,
     Message,
     Reply,
+    SDKClient,
     ToolCall,
     ToolSpec,
     Usage,
@@ -45,35 +45,20 @@ from theseus.propose.llm.client import (
 OPENAI_URL = "https://api.openai.com/v1"
 
 
-class OpenAIChatClient:
+class OpenAIChatClient(SDKClient):
     """A :class:`ChatClient` for one model behind an OpenAI-compatible endpoint."""
 
     provider = "openai"
+    default_url = OPENAI_URL
 
-    def __init__(
-        self,
-        *,
-        model: str,
-        api_key: str,
-        base_url: str | None = None,
-        timeout: float = 60.0,
-        max_retries: int = 3,
-        max_output_tokens: int = 4096,
-        key_env: str | None = None,
-    ) -> None:
-        self.model = model
-        self.max_output_tokens = max_output_tokens
-        url = base_url or OPENAI_URL
-        self.endpoint = Endpoint(
-            self.provider, url, model, timeout, max_retries, key_env, secret=api_key
-        )
-        self._official = "api.openai.com" in url
+    def _connect(self, api_key: str) -> None:
+        self._official = "api.openai.com" in self.url
         self._sdk = openai.OpenAI(
-            api_key=api_key, base_url=url, timeout=timeout, max_retries=max_retries
+            api_key=api_key,
+            base_url=self.url,
+            timeout=self.endpoint.timeout,
+            max_retries=self.endpoint.max_retries,
         )
-
-    def __repr__(self) -> str:
-        return f"OpenAIChatClient(model={self.model!r}, endpoint={self.endpoint.url!r})"
 
     def complete(
         self,
