@@ -35,22 +35,7 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "support_agent"
 SEED = 3  # 20 sessions of seed 3 hold both wrong answers and exceptions
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _example_on_path() -> Iterator[None]:
-    """Import the example's traffic package here (recording off), leaving no trace."""
-    saved_env = os.environ.get("THESEUS_RECORD")
-    saved_modules = set(sys.modules)
-    os.environ["THESEUS_RECORD"] = "0"
-    sys.path.insert(0, str(EXAMPLE))
-    yield
-    sys.path.remove(str(EXAMPLE))
-    for name in set(sys.modules) - saved_modules:
-        if name.split(".")[0] in {"traffic", "support_agent"}:
-            del sys.modules[name]
-    if saved_env is None:
-        os.environ.pop("THESEUS_RECORD", None)
-    else:
-        os.environ["THESEUS_RECORD"] = saved_env
+pytestmark = pytest.mark.usefixtures("example_on_path")
 
 
 class Service:

@@ -7,12 +7,12 @@ import os
 import random
 import signal
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import fresh_settings
+from supervised import run
 
 from theseus.config import Settings
 from theseus.evidence.store import EvidenceStore
@@ -21,32 +21,6 @@ from theseus.runtime.failures import AgentError, BadRequest, DeployFailed, Worke
 from theseus.runtime.supervisor import Supervisor
 
 pytestmark = pytest.mark.e2e
-
-
-def run(settings: Settings, start: str, body: Callable[[Supervisor], Awaitable[Any]]) -> Any:
-    """Start a supervisor on ``start``, run ``body``, and check nothing is left running."""
-
-    async def go() -> Any:
-        sup = Supervisor(settings)
-        await sup.start(start)
-        try:
-            return await body(sup)
-        finally:
-            pids = [pid for pool in sup.pools.values() for pid in pool.pids]
-            await sup.close()
-            for pid in pids:
-                assert not _running(pid), f"worker {pid} outlived the supervisor"
-
-    return asyncio.run(asyncio.wait_for(go(), 120))
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    with open(f"/proc/{pid}/stat") as stat:  # a zombie is not running
-        return stat.read().split(") ")[1][0] != "Z"
 
 
 async def load(

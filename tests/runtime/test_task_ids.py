@@ -3,16 +3,16 @@ SDK records the agent's call under it, and the caller gets it back (reply or err
 
 from __future__ import annotations
 
-import asyncio
 import re
 import sys
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from conftest import fresh_settings
+from supervised import run
 
 import theseus
 from theseus.config import Settings
@@ -26,18 +26,6 @@ from theseus.runtime.supervisor import Supervisor
 from theseus.runtime.worker import Agent
 
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
-
-
-def run(settings: Settings, start: str, body: Callable[[Supervisor], Awaitable[Any]]) -> Any:
-    async def go() -> Any:
-        sup = Supervisor(settings)
-        await sup.start(start)
-        try:
-            return await body(sup)
-        finally:
-            await sup.close()
-
-    return asyncio.run(asyncio.wait_for(go(), 120))
 
 
 def tasks(settings: Settings) -> dict[str, TaskRecord]:

@@ -26,15 +26,14 @@ from anthropic.types import Message as WireMessage
 
 from theseus.propose.llm.client import (
     RAW_ARGUMENTS_KEY,
-    LLMError,
     Message,
     Reply,
     SDKClient,
+    SDKErrors,
     ToolCall,
     ToolSpec,
     Usage,
-    connection_detail,
-    error_detail,
+    tool_result_id,
 )
 
 ANTHROPIC_URL = "https://api.anthropic.com"
@@ -51,6 +50,13 @@ class AnthropicChatClient(SDKClient):
 
     provider = "anthropic"
     default_url = ANTHROPIC_URL
+    sdk_errors = SDKErrors(
+        timeout=anthropic.APITimeoutError,
+        connection=anthropic.APIConnectionError,
+        status=anthropic.APIStatusError,
+        validation=anthropic.APIResponseValidationError,
+        base=anthropic.AnthropicError,
+    )
 
     def _connect(self, api_key: str) -> None:
         self._sdk = anthropic.Anthropic(
@@ -83,25 +89,7 @@ class AnthropicChatClient(SDKClient):
             ]
         # ``temperature`` is accepted for the protocol and not sent: API version 2026-10-21,
         # which this SDK speaks, removed sampling parameters and answers 400 to them.
-        return self._reply(self._send(request))
-
-    def _send(self, request: dict[str, Any]) -> object:
-        where = self.endpoint
-        try:
-            return self._sdk.messages.create(**request)
-        except anthropic.APITimeoutError:
-            raise where.timed_out() from None
-        except anthropic.APIConnectionError as exc:
-            raise where.unreachable(connection_detail(exc)) from None
-        except anthropic.APIStatusError as exc:
-            detail, code = error_detail(exc.body, exc.message)
-            raise where.status_error(exc.status_code, detail, code=code) from None
-        except anthropic.APIResponseValidationError as exc:
-            raise where.bad_response(exc.message) from None
-        except anthropic.AnthropicError as exc:
-            raise where.bad_response(f"{type(exc).__name__}: {exc}") from None
-        except ValueError as exc:  # a 200 whose body is not JSON, or not the expected shape
-            raise where.bad_response(f"body is not JSON ({exc})") from None
+        return self._reply(self._call(self._sdk.messages.create, request))
 
     def _reply(self, response: object) -> Reply:
         where = self.endpoint
@@ -159,16 +147,10 @@ def to_wire(messages: Sequence[Message]) -> tuple[str, list[dict[str, Any]]]:
 
 def _blocks(message: Message) -> list[dict[str, Any]]:
     if message.role == "tool":
-        if not message.tool_call_id:
-            raise LLMError(
-                "a tool message has no tool_call_id",
-                kind="bad_response",
-                hint="answer each ToolCall with Message('tool', text, tool_call_id=call.id)",
-            )
         return [
             {
                 "type": "tool_result",
-                "tool_use_id": message.tool_call_id,
+                "tool_use_id": tool_result_id(message),
                 "content": message.content,
             }
         ]

@@ -12,9 +12,9 @@ never appears in a message, a log or the audit trail.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from theseus.errors import TheseusError
@@ -134,12 +134,28 @@ class ChatClient(Protocol):
 # -- shared by the provider adapters ---------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SDKErrors:
+    """One SDK's exception classes, by what went wrong.
+
+    Both official SDKs are generated from the same template, so their hierarchies line up
+    one to one and a single translation (:meth:`SDKClient._call`) serves both."""
+
+    timeout: type[Exception]
+    connection: type[Exception]
+    status: type[Exception]
+    validation: type[Exception]
+    base: type[Exception]
+
+
 class SDKClient:
-    """What both SDK adapters share: the model, the output cap, and the :class:`Endpoint`
-    their errors name. Subclasses build their SDK object in :meth:`_connect`."""
+    """What both SDK adapters share: the model, the output cap, the :class:`Endpoint` their
+    errors name, and the translation of SDK failures. Subclasses build their SDK object in
+    :meth:`_connect` and name its exception classes in ``sdk_errors``."""
 
     provider: str = ""
     default_url: str = ""
+    sdk_errors: ClassVar[SDKErrors]
 
     def __init__(
         self,
@@ -164,8 +180,40 @@ class SDKClient:
         """Build the SDK client (the SDK keeps the key; this object only scrubs it)."""
         raise NotImplementedError
 
+    def _call(self, create: Callable[..., object], request: dict[str, Any]) -> object:
+        """``create(**request)``, with every failure the SDK gives up on as an LLMError."""
+        where, errors = self.endpoint, self.sdk_errors
+        try:
+            return create(**request)
+        except errors.timeout:
+            raise where.timed_out() from None
+        except errors.connection as exc:
+            raise where.unreachable(connection_detail(exc)) from None
+        except errors.status as exc:
+            message = str(getattr(exc, "message", exc))
+            detail, code = error_detail(getattr(exc, "body", None), message)
+            status = int(getattr(exc, "status_code", 0))
+            raise where.status_error(status, detail, code=code) from None
+        except errors.validation as exc:
+            raise where.bad_response(str(getattr(exc, "message", exc))) from None
+        except errors.base as exc:
+            raise where.bad_response(f"{type(exc).__name__}: {exc}") from None
+        except ValueError as exc:  # a 200 whose body is not JSON, or not the expected shape
+            raise where.bad_response(f"body is not JSON ({exc})") from None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(model={self.model!r}, endpoint={self.endpoint.url!r})"
+
+
+def tool_result_id(message: Message) -> str:
+    """The id of the call a ``tool`` message answers; both wire formats need it."""
+    if not message.tool_call_id:
+        raise LLMError(
+            "a tool message has no tool_call_id",
+            kind="bad_response",
+            hint="answer each ToolCall with Message('tool', text, tool_call_id=call.id)",
+        )
+    return message.tool_call_id
 
 
 RAW_ARGUMENTS_KEY = "_raw"

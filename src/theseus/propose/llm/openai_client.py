@@ -29,17 +29,16 @@ from openai.types.chat import ChatCompletion
 
 from theseus.propose.llm.accounting import estimate_prompt_tokens, estimate_tokens
 from theseus.propose.llm.client import (
-    LLMError,
     Message,
     Reply,
     SDKClient,
+    SDKErrors,
     ToolCall,
     ToolSpec,
     Usage,
-    connection_detail,
     decode_arguments,
     encode_arguments,
-    error_detail,
+    tool_result_id,
 )
 
 OPENAI_URL = "https://api.openai.com/v1"
@@ -50,6 +49,13 @@ class OpenAIChatClient(SDKClient):
 
     provider = "openai"
     default_url = OPENAI_URL
+    sdk_errors = SDKErrors(
+        timeout=openai.APITimeoutError,
+        connection=openai.APIConnectionError,
+        status=openai.APIStatusError,
+        validation=openai.APIResponseValidationError,
+        base=openai.OpenAIError,
+    )
 
     def _connect(self, api_key: str) -> None:
         self._official = "api.openai.com" in self.url
@@ -88,26 +94,8 @@ class OpenAIChatClient(SDKClient):
             ]
         if temperature is not None:
             request["temperature"] = temperature
-        response = self._send(request)
+        response = self._call(self._sdk.chat.completions.create, request)
         return self._reply(response, messages, tools)
-
-    def _send(self, request: dict[str, Any]) -> object:
-        where = self.endpoint
-        try:
-            return self._sdk.chat.completions.create(**request)
-        except openai.APITimeoutError:
-            raise where.timed_out() from None
-        except openai.APIConnectionError as exc:
-            raise where.unreachable(connection_detail(exc)) from None
-        except openai.APIStatusError as exc:
-            detail, code = error_detail(exc.body, exc.message)
-            raise where.status_error(exc.status_code, detail, code=code) from None
-        except openai.APIResponseValidationError as exc:
-            raise where.bad_response(exc.message) from None
-        except openai.OpenAIError as exc:
-            raise where.bad_response(f"{type(exc).__name__}: {exc}") from None
-        except ValueError as exc:  # a 200 whose body is not JSON, or not the expected shape
-            raise where.bad_response(f"body is not JSON ({exc})") from None
 
     def _reply(
         self, response: object, messages: Sequence[Message], tools: Sequence[ToolSpec]
@@ -147,13 +135,7 @@ class OpenAIChatClient(SDKClient):
 def to_wire(message: Message) -> dict[str, Any]:
     """One neutral message in the chat-completions format."""
     if message.role == "tool":
-        if not message.tool_call_id:
-            raise LLMError(
-                "a tool message has no tool_call_id",
-                kind="bad_response",
-                hint="answer each ToolCall with Message('tool', text, tool_call_id=call.id)",
-            )
-        return {"role": "tool", "tool_call_id": message.tool_call_id, "content": message.content}
+        return {"role": "tool", "tool_call_id": tool_result_id(message), "content": message.content}
     if message.role == "assistant" and message.tool_calls:
         return {
             "role": "assistant",
