@@ -61,13 +61,15 @@ def test_unknown_commit_is_a_clear_error(repo: Path) -> None:
 
 
 def test_several_workspaces_at_once(repo: Path) -> None:
+    """Concurrent worktree add/remove/prune must not trip over each other's half-made records."""
+
     def one(n: int) -> str:
         with Workspace.create(repo) as ws:
             ws.write({"agent/skills.py": f"N = {n}\n"})
             return ws.diff()
 
-    with ThreadPoolExecutor(4) as pool:
-        diffs = list(pool.map(one, range(6)))
+    with ThreadPoolExecutor(8) as pool:
+        diffs = list(pool.map(one, range(64)))
     assert all(f"+N = {n}" in diff for n, diff in enumerate(diffs))
     assert len(worktrees(repo)) == 1
 

@@ -13,6 +13,8 @@ candidates, meaning "the folder as it is when the workspace is made".
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
@@ -20,7 +22,7 @@ import tempfile
 import time
 import uuid
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Literal
@@ -103,16 +105,43 @@ def _excluded(rel: str) -> bool:
     )
 
 
+@contextlib.contextmanager
+def _worktree_lock(repo: str | Path) -> Iterator[None]:
+    """Hold the repository's worktree lock: one ``worktree add/remove/prune`` at a time.
+
+    git writes a new worktree's record in several steps, and a concurrent ``worktree add``
+    that lists the records meanwhile fails ("failed to read .git/worktrees/.../commondir"),
+    while a concurrent ``prune`` may even delete the half-written one. An exclusive ``flock``
+    on a file in the common git folder serialises these across threads and processes; the
+    commands take milliseconds, so the wait is short.
+    """
+    done = subprocess.run(
+        ["git", "rev-parse", "--git-common-dir"], cwd=repo, capture_output=True, check=False
+    )
+    common = Path(repo, done.stdout.decode().strip()) if done.returncode == 0 else None
+    if common is None or not common.is_dir():
+        yield  # not a repository any more (removed under us): nothing to serialise
+        return
+    with open(common / "theseus-worktree.lock", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def _cleanup(tmpdir: str, repo: str | None, worktree: str | None) -> None:
-    if repo is not None and worktree is not None:
+    if repo is None or worktree is None:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+        return
+    with _worktree_lock(repo):
         subprocess.run(
             ["git", "worktree", "remove", "--force", "--force", worktree],
             cwd=repo,
             capture_output=True,
             check=False,
         )
-    shutil.rmtree(tmpdir, ignore_errors=True)
-    if repo is not None:
+        shutil.rmtree(tmpdir, ignore_errors=True)
         subprocess.run(["git", "worktree", "prune"], cwd=repo, capture_output=True, check=False)
 
 
@@ -180,10 +209,10 @@ class Workspace:
         top = Path(_git(root, "rev-parse", "--show-toplevel").stdout.decode().strip())
         prefix = _git(root, "rev-parse", "--show-prefix").stdout.decode().strip()
         worktree = tmpdir / f"wt-{uuid.uuid4().hex[:12]}"
-        for attempt in range(5):  # concurrent `worktree add` can meet a held lock; retry
-            done = _git(
-                top, "worktree", "add", "--detach", "--quiet", str(worktree), commit, check=False
-            )
+        add = ("worktree", "add", "--detach", "--quiet", str(worktree), commit)
+        for attempt in range(5):  # a git run outside Theseus may hold the index lock; retry
+            with _worktree_lock(top):
+                done = _git(top, *add, check=False)
             if done.returncode == 0:
                 break
             if b"lock" not in done.stderr or attempt == 4:
