@@ -56,6 +56,21 @@ INSERT INTO products VALUES ('SCK-303', 'Wool socks (3 pairs)', 'apparel', 1550,
 INSERT INTO products VALUES ('JKT-404', 'Rain jacket', 'apparel', 8900, 780);
 INSERT INTO products VALUES ('BOK-001', 'Field guide to birds', 'books', 2495, 540);
 INSERT INTO products VALUES ('BOK-002', 'Cooking for one', 'books', 1899, 720);
+-- Orders of the 2023 holiday season (placed in October, delivered in November): their
+-- return window is 30 days after delivery, not the January 31 extension of orders placed
+-- in November or December.
+INSERT INTO orders VALUES (901, 102, '2023-10-20', '2023-10-21', '2023-11-01', 'delivered', 'express', 0);
+INSERT INTO orders VALUES (902, 110, '2023-10-21', '2023-10-23', '2023-11-02', 'delivered', 'standard', 599);
+INSERT INTO orders VALUES (903, 112, '2023-10-22', '2023-10-23', '2023-11-03', 'delivered', 'standard', 599);
+INSERT INTO orders VALUES (904, 113, '2023-10-23', '2023-10-25', '2023-11-04', 'delivered', 'express', 1299);
+INSERT INTO orders VALUES (905, 114, '2023-10-24', '2023-10-25', '2023-11-05', 'delivered', 'standard', 0);
+INSERT INTO orders VALUES (906, 117, '2023-10-25', '2023-10-27', '2023-11-06', 'delivered', 'standard', 599);
+INSERT INTO orders VALUES (907, 119, '2023-10-26', '2023-10-27', '2023-11-07', 'delivered', 'express', 1299);
+INSERT INTO orders VALUES (908, 123, '2023-10-27', '2023-10-29', '2023-11-08', 'delivered', 'standard', 599);
+INSERT INTO orders VALUES (909, 128, '2023-10-28', '2023-10-29', '2023-11-01', 'delivered', 'standard', 0);
+INSERT INTO orders VALUES (910, 131, '2023-10-29', '2023-10-31', '2023-11-02', 'delivered', 'express', 1299);
+INSERT INTO orders VALUES (911, 134, '2023-10-30', '2023-10-31', '2023-11-03', 'delivered', 'standard', 599);
+INSERT INTO orders VALUES (912, 135, '2023-10-31', '2023-11-02', '2023-11-04', 'delivered', 'standard', 599);
 INSERT INTO orders VALUES (1001, 105, '2024-03-01', '2024-03-01', '2024-03-06', 'delivered', 'express', 1299);
 INSERT INTO orders VALUES (1002, 105, '2024-03-02', '2024-03-04', '2024-03-08', 'delivered', 'express', 0);
 INSERT INTO orders VALUES (1003, 120, '2024-03-04', '2024-03-05', '2024-03-10', 'delivered', 'express', 1299);
@@ -195,6 +210,24 @@ INSERT INTO orders VALUES (1136, 123, '2024-06-07', NULL, NULL, 'processing', 's
 INSERT INTO orders VALUES (1137, 129, '2024-06-07', NULL, NULL, 'processing', 'express', 1299);
 INSERT INTO orders VALUES (1138, 130, '2024-06-07', NULL, NULL, 'processing', 'express', 1299);
 INSERT INTO orders VALUES (1139, 131, '2024-06-07', NULL, NULL, 'processing', 'express', 0);
+INSERT INTO order_items VALUES (901, 'MUG-010', 1, 0);
+INSERT INTO order_items VALUES (902, 'PIL-230', 2, 1);
+INSERT INTO order_items VALUES (902, 'BOK-001', 2, 0);
+INSERT INTO order_items VALUES (903, 'BOK-002', 1, 1);
+INSERT INTO order_items VALUES (904, 'SPK-220', 1, 1);
+INSERT INTO order_items VALUES (904, 'JKT-404', 1, 1);
+INSERT INTO order_items VALUES (905, 'SCK-303', 2, 0);
+INSERT INTO order_items VALUES (906, 'KTL-500', 1, 1);
+INSERT INTO order_items VALUES (906, 'MSE-120', 1, 0);
+INSERT INTO order_items VALUES (907, 'BOK-002', 1, 1);
+INSERT INTO order_items VALUES (908, 'HDP-100', 2, 1);
+INSERT INTO order_items VALUES (908, 'KBD-310', 2, 0);
+INSERT INTO order_items VALUES (909, 'SCK-303', 1, 0);
+INSERT INTO order_items VALUES (910, 'HDP-100', 1, 1);
+INSERT INTO order_items VALUES (910, 'KBD-310', 1, 1);
+INSERT INTO order_items VALUES (911, 'PIL-230', 2, 0);
+INSERT INTO order_items VALUES (912, 'KTL-500', 1, 1);
+INSERT INTO order_items VALUES (912, 'SPK-220', 1, 0);
 INSERT INTO order_items VALUES (1001, 'CAB-015', 1, 1);
 INSERT INTO order_items VALUES (1002, 'HOD-202', 2, 0);
 INSERT INTO order_items VALUES (1002, 'JKT-404', 1, 1);
