@@ -8,6 +8,7 @@ import pytest
 
 from theseus.propose.repair.edit import Editor
 from theseus.propose.repair.mutants import changes_at, merge_texts
+from theseus.propose.repair.stmt_operators import order_matters
 
 SNIPPET = """\
 def pick(items, limit, table, key):
@@ -147,3 +148,43 @@ def test_a_mutant_is_proved_against_the_module_it_should_give() -> None:
         tree = ast.parse(change.new_source)
         assert ast.unparse(tree.body[1]) == ast.unparse(ast.parse(source).body[1])
         assert ast.unparse(tree.body[0]) != ast.unparse(ast.parse(source).body[0])
+
+
+MISORDERED = """\
+def recent(items, limit):
+    items = items[:limit]
+    items.sort(reverse=True)
+    label = str(limit)
+    count = len(items)
+    return items, label, count
+"""
+
+
+def test_moving_a_statement_ranks_higher_when_the_two_share_data() -> None:
+    def move_prior(line: int) -> float:
+        changes = changes_at(Editor("m.py", MISORDERED), line)
+        return next(c.prior for c in changes if c.operator == "move_statement")
+
+    # truncate-then-sort share `items` (sort changes it in place): the order matters
+    # sort and `label = str(limit)` share nothing: swapping them is an equivalent mutant
+    assert move_prior(2) > move_prior(3)
+    # `label = ...` and `count = len(items)` share nothing either
+    assert move_prior(4) == move_prior(3)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "expected"),
+    [
+        ("x = f()", "y = g(x)", True),  # read after write
+        ("y = g(x)", "x = f()", True),  # write after read
+        ("x = 1", "x = 2", True),  # write after write
+        ("x.append(1)", "print(x)", True),  # a method call may change its receiver
+        ("x[0] = 1", "y = x", True),  # item assignment changes x
+        ("total += a", "a = 0", True),  # augmented assignment reads its target
+        ("a = b", "c = d", False),
+        ("print(a)", "print(b)", False),  # reads only (calls on no receiver)
+    ],
+)
+def test_order_matters(first: str, second: str, expected: bool) -> None:
+    one, two = ast.parse(first).body[0], ast.parse(second).body[0]
+    assert order_matters(one, two) is expected
