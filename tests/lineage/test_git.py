@@ -152,3 +152,26 @@ def test_git_missing(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_versions_is_empty_before_any_promotion(repo: Path) -> None:
     assert git.versions(repo) == []
+
+
+def test_revert_puts_the_branch_back_after_a_live_rollback(repo: Path) -> None:
+    c = candidate(repo, ADD_FIX)
+    test_file = "tests/theseus_regressions/test_add.py"
+    commit = git.promote(repo, c, extra_files={test_file: "def test_add():\n    pass\n"})
+    reverted = git.revert(repo, commit, "health regression: error rate 9/20 vs baseline 0/20")
+    assert git.head(repo) == reverted
+    assert run_git(repo, "rev-parse", f"{reverted}^").strip() == commit  # history kept
+    assert (repo / "agent" / "calc.py").read_text() == SOURCE  # the code before the fix
+    assert not (repo / test_file).exists()
+    assert run_git(repo, "status", "--porcelain") == ""
+    message = run_git(repo, "log", "-1", "--format=%B")
+    assert f"roll back {commit[:12]}" in message and "error rate 9/20" in message
+    assert f"Theseus-Rollback-Of: {commit}" in message
+
+
+def test_revert_refuses_when_the_branch_moved_on(repo: Path) -> None:
+    first = git.promote(repo, candidate(repo, ADD_FIX))
+    git.promote(repo, candidate(repo, MUL_FIX, sig="TypeError:mul"))
+    with pytest.raises(git.GitError, match="moved on") as caught:
+        git.revert(repo, first, "health regression")
+    assert f"git revert {first[:12]}" in (caught.value.hint or "")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 from pathlib import Path
+from typing import Any
 
 from theseus.change import check_policy, current_commit
 from theseus.config import Settings
@@ -289,15 +290,22 @@ def _decide(
     out.outcome, out.commit, out.reason = "promoted", commit, f"regression test {path}"
     progress(f"{batch.signature}: promoted as {commit[:12]}")
     if url is not None:
-        verdict = live.deploy_and_watch(url, commit, settings)
+        verdict = live.deploy_and_watch(url, commit, health_window=settings.runtime.health_window)
         out.deploy = verdict
         stages.audit.append("health", {"candidate": candidate.id, **verdict})
         if verdict["verdict"] == "rolled_back":
-            stages.archive.set_status(candidate.id, "rolled_back", "health watch", actor="runtime")
-            stages.audit.append("rollback", {"candidate": candidate.id, "commit": commit})
+            why = str(verdict.get("reason", "health watch"))
+            stages.archive.set_status(candidate.id, "rolled_back", why, actor="runtime")
+            record: dict[str, Any] = {"candidate": candidate.id, "commit": commit, "reason": why}
+            try:  # the branch must match what is served again
+                record["revert"] = git.revert(root, commit, why)
+            except git.GitError as exc:
+                record["revert_error"] = exc.line()
+                progress(f"{batch.signature}: {exc.line()}")
+            stages.audit.append("rollback", record)
             stages.breaker.record_rollback(candidate.id, "health watch")
             stages.watch.forget(batch.signature)
-            out.outcome = "rolled_back"
+            out.outcome, out.reason = "rolled_back", why
             return "rolled_back"
         stages.watch.went_live(batch.signature)
     return "promoted"

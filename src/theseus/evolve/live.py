@@ -25,9 +25,15 @@ def service_url(settings: Settings) -> str | None:
     return url
 
 
-def deploy_and_watch(url: str, commit: str, settings: Settings) -> dict[str, Any]:
+def deploy_and_watch(
+    url: str, commit: str, *, health_window: float, grace: float = 30.0
+) -> dict[str, Any]:
     """Hot-swap to ``commit`` and wait for the health verdict: ``{"verdict": "healthy" |
-    "rolled_back" | "deploy_failed", ...}``."""
+    "rolled_back" | "deploy_failed", ...}``; a rollback carries the service's reason.
+
+    The watch lasts ``health_window`` seconds on the service; ``grace`` more covers a slow
+    start. A service that never answers /health meanwhile is reported as ``deploy_failed``
+    (the commit stands, its fate unknown), not as a rollback it was never seen to make."""
     try:
         answer = httpx.post(f"{url}/deploy", json={"commit": commit}, timeout=120.0)
     except httpx.HTTPError as exc:
@@ -37,7 +43,7 @@ def deploy_and_watch(url: str, commit: str, settings: Settings) -> dict[str, Any
         return {"verdict": "deploy_failed", "reason": str(body.get("error", body))[:300]}
     if body.get("rolled_back"):
         return {"verdict": "rolled_back", "reason": "canary regressed", "deploy": body}
-    deadline = time.monotonic() + settings.runtime.health_window + 30.0
+    deadline = time.monotonic() + health_window + grace
     health: dict[str, Any] = {}
     while time.monotonic() < deadline:
         try:
@@ -48,6 +54,22 @@ def deploy_and_watch(url: str, commit: str, settings: Settings) -> dict[str, Any
         if health.get("watching") != commit:
             break
         time.sleep(0.5)
-    healthy = health.get("current") == commit
-    verdict = "healthy" if healthy else "rolled_back"
-    return {"verdict": verdict, "deploy": body, "live": health.get("current")}
+    if not health:
+        return {"verdict": "deploy_failed", "reason": "service stopped answering /health",
+                "deploy": body}  # fmt: skip
+    if health.get("current") == commit:
+        return {"verdict": "healthy", "deploy": body, "live": commit}
+    return {"verdict": "rolled_back", "reason": _rollback_reason(url, commit), "deploy": body,
+            "live": health.get("current")}  # fmt: skip
+
+
+def _rollback_reason(url: str, commit: str) -> str:
+    """Why the service rolled ``commit`` back, from its own deploy history."""
+    try:
+        history = httpx.get(f"{url}/versions", timeout=5.0).json().get("history", [])
+    except (httpx.HTTPError, ValueError, AttributeError):
+        history = []
+    for event in reversed(history):
+        if event.get("event") == "rollback" and event.get("from") == commit:
+            return str(event.get("reason") or "rolled back by the service")
+    return "no longer the live version after its health watch"

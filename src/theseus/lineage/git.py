@@ -235,6 +235,25 @@ def promote(
     return commit
 
 
+def revert(root: Path, commit: str, reason: str) -> str:
+    """Record that the live service rolled ``commit`` back: a new commit on top of it whose
+    code is its parent's, so the branch matches what is served again and the next candidate
+    is not built on the change that was rolled back. HEAD must still be ``commit``."""
+    current = head(root)
+    if current != commit:
+        raise GitError(
+            f"cannot record the rollback of {commit[:12]}: the branch moved on to {current[:12]}",
+            hint=f"undo it by hand with `git revert {commit[:12]}`",
+        )
+    tree = _git(root, "rev-parse", f"{commit}^^{{tree}}").strip()
+    message = f"theseus: roll back {commit[:12]}\n\n{reason}\n\nTheseus-Rollback-Of: {commit}\n"
+    new = _git(
+        root, "commit-tree", tree, "-p", commit, "-F", "-", env=_identity_env(root), stdin=message
+    ).strip()
+    _git(root, "merge", "--ff-only", "--quiet", new)
+    return new
+
+
 def versions(root: Path, limit: int | None = None) -> list[Version]:
     """Promoted versions on the current branch, newest first."""
     head(root)
