@@ -106,23 +106,19 @@ def _excluded(rel: str) -> bool:
 
 
 @contextlib.contextmanager
-def _worktree_lock(repo: str | Path) -> Iterator[None]:
+def _worktree_lock(lock: str | Path) -> Iterator[None]:
     """Hold the repository's worktree lock: one ``worktree add/remove/prune`` at a time.
 
     git writes a new worktree's record in several steps, and a concurrent ``worktree add``
     that lists the records meanwhile fails ("failed to read .git/worktrees/.../commondir"),
     while a concurrent ``prune`` may even delete the half-written one. An exclusive ``flock``
-    on a file in the common git folder serialises these across threads and processes; the
-    commands take milliseconds, so the wait is short.
+    on ``lock``, a file in the common git folder, serialises these across threads and
+    processes; the commands take milliseconds, so the wait is short.
     """
-    done = subprocess.run(
-        ["git", "rev-parse", "--git-common-dir"], cwd=repo, capture_output=True, check=False
-    )
-    common = Path(repo, done.stdout.decode().strip()) if done.returncode == 0 else None
-    if common is None or not common.is_dir():
-        yield  # not a repository any more (removed under us): nothing to serialise
+    if not Path(lock).parent.is_dir():
+        yield  # the repository was removed under us: nothing to serialise
         return
-    with open(common / "theseus-worktree.lock", "a+b") as handle:
+    with open(lock, "a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
             yield
@@ -130,11 +126,11 @@ def _worktree_lock(repo: str | Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _cleanup(tmpdir: str, repo: str | None, worktree: str | None) -> None:
-    if repo is None or worktree is None:
+def _cleanup(tmpdir: str, repo: str | None, worktree: str | None, lock: str | None) -> None:
+    if repo is None or worktree is None or lock is None:
         shutil.rmtree(tmpdir, ignore_errors=True)
         return
-    with _worktree_lock(repo):
+    with _worktree_lock(lock):
         subprocess.run(
             ["git", "worktree", "remove", "--force", "--force", worktree],
             cwd=repo,
@@ -158,6 +154,7 @@ class Workspace:
         tmpdir: Path,
         repo: Path | None = None,
         worktree: Path | None = None,
+        lock: Path | None = None,
         baseline: dict[str, bytes] | None = None,
     ) -> None:
         self.path = path
@@ -172,6 +169,7 @@ class Workspace:
             str(tmpdir),
             None if repo is None else str(repo),
             None if worktree is None else str(worktree),
+            None if lock is None else str(lock),
         )
 
     @classmethod
@@ -206,12 +204,13 @@ class Workspace:
                 hint="the candidate was made on another repository, or the commit was removed",
             )
         commit = done.stdout.decode().strip()
-        top = Path(_git(root, "rev-parse", "--show-toplevel").stdout.decode().strip())
-        prefix = _git(root, "rev-parse", "--show-prefix").stdout.decode().strip()
+        where = _git(root, "rev-parse", "--show-toplevel", "--show-prefix", "--git-common-dir")
+        top_line, prefix, common = where.stdout.decode().splitlines()
+        top, lock = Path(top_line), Path(root, common, "theseus-worktree.lock")
         worktree = tmpdir / f"wt-{uuid.uuid4().hex[:12]}"
         add = ("worktree", "add", "--detach", "--quiet", str(worktree), commit)
         for attempt in range(5):  # a git run outside Theseus may hold the index lock; retry
-            with _worktree_lock(top):
+            with _worktree_lock(lock):
                 done = _git(top, *add, check=False)
             if done.returncode == 0:
                 break
@@ -227,6 +226,7 @@ class Workspace:
             tmpdir=tmpdir,
             repo=top,
             worktree=worktree,
+            lock=lock,
         )
 
     @classmethod
