@@ -222,15 +222,26 @@ def promote(
         root, parent, candidate.diff, extra_files or {}, three_way=parent != candidate.base_commit
     )
     body = _message(candidate, message or promotion_message(candidate, scores))
+    return _commit_on_branch(
+        root, tree, parent, body, "the promoted version",
+        hint="commit or stash local edits to the files the fix changes, then promote again",
+    )  # fmt: skip
+
+
+def _commit_on_branch(
+    root: Path, tree: str, parent: str, message: str, what: str, *, hint: str
+) -> str:
+    """Commit ``tree`` on top of ``parent`` (HEAD) and fast-forward the branch and working
+    tree to it; local edits to the files it changes make this fail with nothing changed."""
     commit = _git(
-        root, "commit-tree", tree, "-p", parent, "-F", "-", env=_identity_env(root), stdin=body
+        root, "commit-tree", tree, "-p", parent, "-F", "-", env=_identity_env(root), stdin=message
     ).strip()
     try:
         _git(root, "merge", "--ff-only", "--quiet", commit)
     except GitError as exc:
         raise GitError(
-            f"cannot bring the working tree to the promoted version: {exc.message}",
-            hint="commit or stash local edits to the files the fix changes, then promote again",
+            f"cannot bring the working tree to {what}: {exc.message}",
+            hint=hint,
         ) from None
     return commit
 
@@ -247,11 +258,10 @@ def revert(root: Path, commit: str, reason: str) -> str:
         )
     tree = _git(root, "rev-parse", f"{commit}^^{{tree}}").strip()
     message = f"theseus: roll back {commit[:12]}\n\n{reason}\n\nTheseus-Rollback-Of: {commit}\n"
-    new = _git(
-        root, "commit-tree", tree, "-p", commit, "-F", "-", env=_identity_env(root), stdin=message
-    ).strip()
-    _git(root, "merge", "--ff-only", "--quiet", new)
-    return new
+    return _commit_on_branch(
+        root, tree, commit, message, f"the code before {commit[:12]}",
+        hint="commit or stash local edits to the files it changes, then revert by hand",
+    )  # fmt: skip
 
 
 def versions(root: Path, limit: int | None = None) -> list[Version]:
