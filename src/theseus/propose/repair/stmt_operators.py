@@ -171,9 +171,8 @@ def _effects(stmt: ast.stmt) -> tuple[set[str], set[str]]:
             receiver = node.func.value
             if isinstance(receiver, ast.Name):
                 writes.add(receiver.id)  # a method call may change its receiver
-    for node in ast.walk(stmt):
-        if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
-            reads.add(node.target.id)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            reads.add(node.target.id)  # ``x += 1`` reads x before it writes it
     return reads, writes
 
 
