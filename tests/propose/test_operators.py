@@ -188,3 +188,11 @@ def test_moving_a_statement_ranks_higher_when_the_two_share_data() -> None:
 def test_order_matters(first: str, second: str, expected: bool) -> None:
     one, two = ast.parse(first).body[0], ast.parse(second).body[0]
     assert order_matters(one, two) is expected
+
+
+def test_an_edit_that_changes_nothing_is_not_a_mutant() -> None:
+    # Found by hypothesis: moving a statement below its identical twin gives the same module.
+    source = "def f(xs):\n    a = len(xs)  # note\n    a = len(xs)  # note\n    return a\n"
+    changes = changes_at(Editor("m.py", source), 2)
+    assert changes and all(c.new_source != source for c in changes)
+    assert "move_statement" not in {c.operator for c in changes}

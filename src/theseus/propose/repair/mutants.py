@@ -63,12 +63,15 @@ def statements_at(tree: ast.Module, line: int) -> list[ast.stmt]:
 
 
 def changes_at(editor: Editor, line: int) -> list[Change]:
-    """Every proven change any operator makes to the statements starting on ``line``."""
+    """Every proven change any operator makes to the statements starting on ``line``; an
+    edit that leaves the module as it was (moving a statement past its twin) is none."""
     found: dict[str, Change] = {}
     for stmt in statements_at(editor.tree, line):
         scope = scope_at(editor.tree, stmt)
         for operator in ALL_OPERATORS:
             for change in operator(editor, stmt, scope):
+                if change.new_source == editor.source:
+                    continue
                 old = found.get(change.new_source)
                 if old is None or old.prior < change.prior:
                     found[change.new_source] = change
