@@ -77,7 +77,7 @@ def test_found_from_a_subfolder(root: Path, monkeypatch: pytest.MonkeyPatch) -> 
         ),
         ('[evidence]\nmin_severity = "urgent"\n', "key 'evidence.min_severity'"),
         ('[gate]\nconsent = "sometimes"\n', "key 'gate.consent'"),
-        ('[propose]\nproposers = ["oracle"]\n', "key 'propose.proposers.0'"),
+        ('[propose]\nproposers = ["Oracle!"]\n', "key 'propose.proposers.0'"),
         ("runtime = 3\n", "key 'runtime'"),
         (
             '[propose.llm]\nbase_url = "localhost:11434"\n',
@@ -234,3 +234,18 @@ def test_load_callable(root: Path) -> None:
     with pytest.raises(ConfigError, match=r"importing 'bot.syntax' failed: SyntaxError"):
         load_callable("bot.syntax:handle", root)
     assert os.sep  # the checks above ran against real imports
+
+
+def test_a_proposer_name_of_a_plugin_is_accepted_but_a_repeated_one_is_not(tmp_path: Path) -> None:
+    from theseus.config import parse_settings
+
+    data = {
+        "agent": {"entrypoint": "pkg.mod:handle", "package": "pkg"},
+        "paths": {"mutable": ["pkg/**/*.py"]},
+    }
+    ok = parse_settings({**data, "propose": {"proposers": ["repair", "my-plugin"]}}, root=tmp_path)
+    assert ok.propose.proposers == ["repair", "my-plugin"]
+    with pytest.raises(ConfigError, match="more than once"):
+        parse_settings({**data, "propose": {"proposers": ["repair", "repair"]}}, root=tmp_path)
+    with pytest.raises(ConfigError, match="proposers"):
+        parse_settings({**data, "propose": {"proposers": ["Not A Name!"]}}, root=tmp_path)

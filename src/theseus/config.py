@@ -14,7 +14,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from theseus.endpoints import BASE_URL_HINT, base_url_problem, check_prices
 from theseus.errors import ConfigError, TheseusError
+from theseus.paths import DEFAULT_EVIDENCE_STORE, STATE_DIR
 
 CONFIG_FILE = "theseus.toml"
 Severity = Literal["low", "medium", "high", "critical"]
@@ -58,7 +60,7 @@ class TestSettings(_Section):
 
 
 class EvidenceSettings(_Section):
-    store: str = ".theseus/evidence.db"
+    store: str = DEFAULT_EVIDENCE_STORE
     min_severity: Severity = "low"
     exception_severity: Severity = "high"
 
@@ -93,8 +95,6 @@ class LLMSettings(_Section):
     @field_validator("prices")
     @classmethod
     def _price_table(cls, value: dict[str, float]) -> dict[str, float]:
-        from theseus.propose.llm.accounting import check_prices
-
         try:
             check_prices(value)
         except TheseusError as exc:
@@ -104,12 +104,12 @@ class LLMSettings(_Section):
     @field_validator("base_url")
     @classmethod
     def _endpoint(cls, value: str | None) -> str | None:
-        from theseus.propose.llm.providers import check_base_url
-
-        try:
-            return check_base_url(value)
-        except TheseusError as exc:
-            raise ValueError(exc.line()) from None
+        if value is None:
+            return None
+        problem = base_url_problem(value)
+        if problem is not None:
+            raise ValueError(f"{problem} ({BASE_URL_HINT})")
+        return value.strip()
 
 
 class AgentProposerSettings(_Section):
@@ -131,15 +131,27 @@ class CommandProposerSettings(_Section):
     timeout: float = Field(default=600.0, gt=0)
 
 
-ProposerName = Literal["repair", "llm", "agent", "command"]
+ProposerName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,63}$")]
+"""A registered proposer's name (``theseus.propose.registry``): the built-in ones are
+``repair``, ``llm``, ``agent`` and ``command``; a package can register more, so which names
+exist is checked when the proposers are built, with the known names in the error."""
 
 
-def _default_proposers() -> list[ProposerName]:
+def _default_proposers() -> list[str]:
     return ["repair"]
 
 
 class ProposeSettings(_Section):
     proposers: list[ProposerName] = Field(default_factory=_default_proposers)
+
+    @field_validator("proposers")
+    @classmethod
+    def _once_each(cls, value: list[str]) -> list[str]:
+        repeated = sorted({name for name in value if value.count(name) > 1})
+        if repeated:
+            raise ValueError(f"names {', '.join(repeated)} more than once; list each once")
+        return value
+
     repair: RepairSettings = RepairSettings()
     llm: LLMSettings = LLMSettings()
     agent: AgentProposerSettings = AgentProposerSettings()
@@ -236,7 +248,7 @@ class Settings(_Section):
     @property
     def state_dir(self) -> Path:
         """Where Theseus keeps its own files for this project (.theseus/)."""
-        return self.root / ".theseus"
+        return self.root / STATE_DIR
 
     @property
     def evidence_path(self) -> Path:

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
+STATE_DIR = ".theseus"
+"""The folder in a project where Theseus keeps its own files (evidence, archive, audit log)."""
+DEFAULT_EVIDENCE_STORE = f"{STATE_DIR}/evidence.db"
+
 
 @lru_cache(maxsize=512)
 def _glob_regex(pattern: str) -> re.Pattern[str]:

@@ -10,7 +10,7 @@ from theseus.config import BudgetSettings
 from theseus.errors import TheseusError
 from theseus.gate.attempts import AttemptGuard, evidence_key
 from theseus.gate.breaker import CircuitBreaker
-from theseus.gate.budgets import Budget
+from theseus.gate.budgets import CycleBudget
 from theseus.gate.regression import RegressionWatch
 from theseus.gate.switch import KillSwitch
 from theseus.lineage.archive import Archive
@@ -74,7 +74,9 @@ def test_promotion_resets_the_count(tmp_path: Path) -> None:
 
 def test_budget_limits_in_turn() -> None:
     clock = Clock(0.0)
-    budget = Budget(max_seconds=10, max_candidates=3, max_tokens=100, max_cost_usd=1.0, clock=clock)
+    budget = CycleBudget(
+        max_seconds=10, max_candidates=3, max_tokens=100, max_cost_usd=1.0, clock=clock
+    )
     assert not budget.exhausted and budget.reason is None
     budget.charge(candidates=2, tokens=50, cost_usd=0.5)
     assert not budget.exhausted
@@ -95,7 +97,7 @@ def test_budget_limits_in_turn() -> None:
 
 
 def test_budget_from_settings_and_bad_charge() -> None:
-    budget = Budget.from_settings(BudgetSettings(cycle_candidates=5, cycle_tokens=None))
+    budget = CycleBudget.from_settings(BudgetSettings(cycle_candidates=5, cycle_tokens=None))
     assert budget.max_candidates == 5 and budget.max_tokens is None
     with pytest.raises(TheseusError, match="cannot be negative"):
         budget.charge(tokens=-1)

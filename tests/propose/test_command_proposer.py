@@ -17,7 +17,7 @@ from calc_batch import Watch, wrong_sum_batch
 from theseus.config import Settings, load_settings
 from theseus.errors import TheseusError
 from theseus.paths import rules_from
-from theseus.propose.base import Attempt, Budget, ProposalContext
+from theseus.propose.base import Attempt, ProposalContext, SearchBudget
 from theseus.propose.command import INSTRUCTION, CommandProposer, substitute
 from theseus.propose.repair.proposer import diff_key
 
@@ -80,7 +80,7 @@ def run(project: tuple[Path, Settings], argv: list[str], watch: Watch, **kw: Any
     settings = with_command(base, argv, kw.pop("timeout", 30.0))
     ctx = ProposalContext(
         root=root, base_commit="base0", rules=rules_from(root, ["calc/**/*.py"], ["tests/**/*.py"]),
-        budget=Budget.from_seconds(60, 5), batch=wrong_sum_batch(), attempts=kw.pop("attempts", ()),
+        budget=SearchBudget.from_seconds(60, 5), batch=wrong_sum_batch(), attempts=kw.pop("attempts", ()),
         on_rejected=watch.rejected.append, notes=watch.notes.append,
     )  # fmt: skip
     return list(CommandProposer(settings).propose(ctx))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from theseus.paths import rules_from
-from theseus.propose.base import Budget, ProposalContext, Proposer
+from theseus.propose.base import ProposalContext, Proposer, SearchBudget
 from theseus.propose.repair.proposer import RepairProposer
 
 PROGRAMS = Path(__file__).resolve().parents[2] / "benchmarks" / "repair" / "programs"
@@ -63,7 +63,7 @@ def test_repair_proposer_yields_candidates(tmp_path: Path) -> None:
     proposer: Proposer = RepairProposer(alternatives=1)
     ctx = ProposalContext(
         root=folder, base_commit="working-tree", rules=rules_from(folder, ["pricing.py"]),
-        budget=Budget.from_seconds(200, 500),
+        budget=SearchBudget.from_seconds(200, 500),
         test_command="python -m pytest -q test_pricing.py",
     )  # fmt: skip
     candidates = list(proposer.propose(ctx))

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Mapping
 
-from theseus.propose.base import Budget, ValidationOutcome
+from theseus.propose.base import SearchBudget, ValidationOutcome
 from theseus.propose.repair.edit import Change
 from theseus.propose.repair.mutants import Mutant
 from theseus.propose.repair.search import search
@@ -43,7 +43,7 @@ def test_the_policy_is_asked_only_for_mutants_about_to_run() -> None:
 
     checker = PassesOn(good=3)
     found = search(
-        mutants, [checker], Budget.from_seconds(30, 100), originals={}, admissible=admissible,
+        mutants, [checker], SearchBudget.from_seconds(30, 100), originals={}, admissible=admissible,
         second_round=False,
     )  # fmt: skip
     assert [m.texts[0][1] for m in found.fixes] == ["x = 3\n"]
@@ -55,7 +55,7 @@ def test_the_policy_is_asked_only_for_mutants_about_to_run() -> None:
 def test_the_candidate_budget_counts_only_mutants_that_ran() -> None:
     mutants = [_mutant(n) for n in range(10)]
     found = search(
-        mutants, [PassesOn(good=99)], Budget.from_seconds(30, 4), originals={},
+        mutants, [PassesOn(good=99)], SearchBudget.from_seconds(30, 4), originals={},
         admissible=lambda m: m.texts[0][1] != "x = 0\n", second_round=False,
     )  # fmt: skip
     assert found.tried == 4 and found.inadmissible == 1 and not found.fixes
@@ -79,6 +79,6 @@ def test_policy_checks_never_run_in_two_threads_at_once() -> None:
 
     found = search(
         [_mutant(n) for n in range(12)], [PassesOn(good=99), PassesOn(good=99)],
-        Budget.from_seconds(30, 100), originals={}, admissible=admissible, second_round=False,
+        SearchBudget.from_seconds(30, 100), originals={}, admissible=admissible, second_round=False,
     )  # fmt: skip
     assert found.tried == 12 and most == 1

@@ -7,7 +7,7 @@ same ``a - b`` bug, and a recorder for what a proposer tells the cycle.
 from __future__ import annotations
 
 from theseus.evidence.records import FailureBatch, Frame, Oracle, ReplayCase
-from theseus.gate.budgets import Budget as CycleBudget
+from theseus.gate.budgets import CycleBudget
 from theseus.propose.base import Rejected
 
 

@@ -15,7 +15,7 @@ from theseus.config import Settings
 from theseus.errors import SandboxError
 from theseus.evidence.records import FailureBatch
 from theseus.verify.executor import Executor, LocalExecutor, VerifyJob, verify_many
-from theseus.verify.pipeline import Verification, VerificationCancelled, verify_candidate
+from theseus.verify.pipeline import Verification, VerificationCancelled
 
 
 def _load_fixture() -> ModuleType:
@@ -164,16 +164,14 @@ def test_candidates_verify_in_parallel_for_real(tmp_path: Path) -> None:
 
 
 @pytest.mark.e2e
-def test_verify_candidate_can_route_through_an_executor(tmp_path: Path) -> None:
+def test_a_candidate_can_be_verified_through_an_executor(tmp_path: Path) -> None:
     project = mini.make_project(tmp_path / "p")
     settings = project.settings()
     candidate = Candidate.create(
         base_commit=project.head, diff=project.diff(mini.FIX), proposer="t"
     )
     with LocalExecutor(settings, project.root, workers=1) as executor:
-        result = verify_candidate(
-            candidate, mini.add_batch(), settings, project.root, executor=executor
-        )
+        result = executor.verify(candidate, mini.add_batch())
     assert result.status == "verified"
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from theseus.config import Settings, parse_settings
 from theseus.verify.score import compute_score
-from theseus.verify.testrun import CheckResult, TestRun
+from theseus.verify.testrun import CheckResult, CheckRun
 
 R1, R2 = (
     ".theseus_replay/test_replay_x.py::test_case[t1]",
@@ -29,9 +29,9 @@ def settings(tmp_path: Path, **gate: Any) -> Settings:
     )
 
 
-def run(outcomes: dict[str, str], **more: Any) -> TestRun:
+def run(outcomes: dict[str, str], **more: Any) -> CheckRun:
     checks = {k: CheckResult(id=k, outcome=v) for k, v in outcomes.items()}  # type: ignore[arg-type]
-    return TestRun(checks=checks, returncode=0, finished=True, backend="bwrap", **more)
+    return CheckRun(checks=checks, returncode=0, finished=True, backend="bwrap", **more)
 
 
 BASE = {R1: "failed", R2: "failed", "t::a": "passed", "t::b": "passed", "t::old": "failed"}

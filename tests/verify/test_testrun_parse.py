@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from theseus.errors import ConfigError
 from theseus.verify.testrun import (
-    TestRun,
+    CheckRun,
     is_pytest,
     parse_report,
     split_command,
@@ -111,7 +111,7 @@ def test_garbage_and_a_cut_last_line_are_ignored() -> None:
 @given(st.lists(st.text(max_size=80), max_size=30), st.booleans())
 def test_parse_report_never_raises_on_arbitrary_text(lines: list[str], timed_out: bool) -> None:
     run = parse_report(lines, timed_out=timed_out)
-    assert isinstance(run, TestRun)
+    assert isinstance(run, CheckRun)
 
 
 NODE = st.text(alphabet="abcxyz_:/.[]", min_size=1, max_size=12)

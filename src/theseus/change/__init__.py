@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from theseus.change.apply import ApplyResult, HunkOffset, Patched, apply_patch, patched_texts
-from theseus.change.candidate import Candidate, candidate_id
+from theseus.change.candidate import Candidate, CandidateStatus, candidate_id
 from theseus.change.diffs import diff_texts, make_diff
 from theseus.change.edits import EditBlock, apply_edits, edits_to_diff, parse_edits
 from theseus.change.patch import FilePatch, Hunk, changed_files, changed_line_count, parse_patch
@@ -32,6 +32,7 @@ __all__ = [
     "WORKING_TREE",
     "ApplyResult",
     "Candidate",
+    "CandidateStatus",
     "DefinitionEdit",
     "EditBlock",
     "FilePatch",

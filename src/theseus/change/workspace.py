@@ -31,6 +31,7 @@ from theseus.change.apply import ApplyResult, apply_patch, write_texts
 from theseus.change.candidate import Candidate
 from theseus.change.diffs import diff_texts
 from theseus.errors import PatchError
+from theseus.paths import STATE_DIR
 
 WORKING_TREE = "working-tree"
 EXCLUDED_DIRS = frozenset(
@@ -39,7 +40,7 @@ EXCLUDED_DIRS = frozenset(
         ".venv",
         "venv",
         "__pycache__",
-        ".theseus",
+        STATE_DIR,
         ".pytest_cache",
         ".mypy_cache",
         ".ruff_cache",

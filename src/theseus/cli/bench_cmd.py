@@ -41,7 +41,7 @@ def swap(sessions: int, duration: float, as_json: bool) -> None:
     v2 under the same load. Exits 1 if any request failed, any session was lost, no
     session was migrated, or the broken version was not rolled back.
     """
-    from theseus.runtime.bench import passed, run_bench
+    from theseus.bench.swap import passed, run_bench
 
     result = asyncio.run(run_bench(sessions=sessions, duration=duration))
     emit(result, as_json, lambda: _render(result))

@@ -18,8 +18,9 @@ from types import TracebackType
 
 from theseus.config import CONFIG_FILE
 from theseus.evidence.records import ErrorInfo, Frame
+from theseus.paths import DEFAULT_EVIDENCE_STORE
 
-DEFAULT_STORE = ".theseus/evidence.db"
+DEFAULT_STORE = DEFAULT_EVIDENCE_STORE
 _SDK_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sdk.py")
 
 

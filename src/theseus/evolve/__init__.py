@@ -1,7 +1,30 @@
-"""The evolution cycle: the stages wired into the loop Theseus exists for."""
+"""evolve: the stages wired into the loop Theseus exists for.
 
-from theseus.evolve.cycle import run_cycle
+:func:`run_cycle` (one :class:`Cycle`) curates the evidence, works each failure batch through
+propose -> verify -> gate -> promote -> deploy, and reports per signature
+(:class:`CycleReport`); :func:`evolve` runs cycles until done. :mod:`.proposals` turns a
+batch into a proposer's context and a fix into its permanent regression test.
+
+This is the last stage: it may import every stage before it, and none imports it.
+"""
+
+from theseus.evolve.cycle import Cycle, CycleProgress, Promotion, quiet, run_cycle, work_order
 from theseus.evolve.loop import evolve
-from theseus.evolve.report import CycleReport, SignatureOutcome
+from theseus.evolve.proposals import REGRESSION_DIR, regression_test
+from theseus.evolve.report import OUTCOMES, CycleReport, SignatureOutcome, SignatureResult
 
-__all__ = ["CycleReport", "SignatureOutcome", "evolve", "run_cycle"]
+__all__ = [
+    "OUTCOMES",
+    "REGRESSION_DIR",
+    "Cycle",
+    "CycleProgress",
+    "CycleReport",
+    "Promotion",
+    "SignatureOutcome",
+    "SignatureResult",
+    "evolve",
+    "quiet",
+    "regression_test",
+    "run_cycle",
+    "work_order",
+]

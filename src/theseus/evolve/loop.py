@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from theseus.config import Settings
-from theseus.evolve.cycle import Progress, _quiet, run_cycle
+from theseus.evolve.cycle import CycleProgress, quiet, run_cycle
 from theseus.evolve.report import CycleReport
 
 
@@ -12,7 +12,7 @@ def evolve(
     *,
     cycles: int = 1,
     until_clean: bool = False,
-    progress: Progress = _quiet,
+    progress: CycleProgress = quiet,
     signatures: int | None = None,
     service: str | None = None,
 ) -> list[CycleReport]:

@@ -14,78 +14,27 @@ from __future__ import annotations
 
 import hashlib
 import shlex
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from theseus.change import Workspace, check_policy
-from theseus.change.candidate import Candidate
+from theseus.change import Candidate, Workspace, check_policy
 from theseus.config import Settings
 from theseus.errors import TheseusError
-from theseus.evidence.records import FailureBatch
+from theseus.evidence import EvidenceStore, FailureBatch
 from theseus.paths import rules_from
-from theseus.propose.base import Attempt, Budget, ProposalContext, Proposer, Rejected, Spending
-from theseus.propose.llm.client import ChatClient
-from theseus.propose.repair.proposer import RepairProposer
+from theseus.propose import ACTUAL_KEY, ProposalContext, SearchBudget, actual_outputs
+from theseus.verify import write_replay_module
+
+if TYPE_CHECKING:  # only named in annotations
+    from theseus.propose import Attempt, Proposer, Rejected, Spending
 
 REGRESSION_DIR = "tests/theseus_regressions"
 _REPLAY_ROOT = "_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))"
 _REGRESSION_ROOT = (
     "_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))"
 )
-
-
-def proposers(settings: Settings, note: Callable[[str], None]) -> list[Proposer]:
-    """The configured proposers, in order; one note (and a skip) for each that cannot run.
-
-    A model proposer whose key is missing, or a command whose program is not installed,
-    must not stop evolution: the other proposers (the offline repair engine first) carry
-    on, and the note says what to fix.
-    """
-    found: list[Proposer] = []
-    client: ChatClient | None = None
-    for name in settings.propose.proposers:
-        try:
-            if name == "repair":
-                repair = settings.propose.repair
-                found.append(
-                    RepairProposer(
-                        alternatives=repair.alternatives, top_locations=repair.top_locations
-                    )
-                )
-            elif name in ("llm", "agent"):
-                if client is None:
-                    from theseus.propose.llm.providers import make_client
-
-                    client = make_client(settings.propose.llm)
-                found.append(_model_proposer(name, client, settings))
-            elif name == "command":
-                from theseus.propose.command import CommandProposer
-
-                found.append(CommandProposer(settings))
-        except TheseusError as exc:
-            note(f"proposer {name!r} skipped: {exc.line()}")
-    return found
-
-
-def _model_proposer(name: str, client: ChatClient, settings: Settings) -> Proposer:
-    if name == "llm":
-        from theseus.propose.llm.proposer import LLMProposer
-
-        return LLMProposer(client, settings)
-    from theseus.propose.agent.proposer import AgentProposer
-
-    return AgentProposer(client, settings)
-
-
-def seconds_for(proposer: Proposer, settings: Settings) -> float:
-    """How long one proposer may search for one batch (the cycle's budget caps it too)."""
-    if proposer.name == "repair":
-        return settings.propose.repair.max_seconds
-    if proposer.name == "command":
-        return settings.propose.command.timeout + 30.0
-    llm = settings.propose.llm
-    turns = settings.propose.agent.max_steps if proposer.name == "agent" else llm.samples
-    return llm.timeout * (llm.max_retries + 1) * turns
 
 
 def oracle_folder(settings: Settings, root: Path) -> str:
@@ -102,7 +51,7 @@ def propose(
     settings: Settings,
     root: Path,
     base_commit: str,
-    budget: Budget,
+    budget: SearchBudget,
     attempts: Sequence[Attempt],
     proposer: Proposer,
     *,
@@ -111,8 +60,6 @@ def propose(
     notes: Callable[[str], None] | None = None,
 ) -> list[Candidate]:
     """Candidates from ``proposer`` for ``batch``, searched in a workspace at ``base_commit``."""
-    from theseus.verify.replay import write_replay_module
-
     with Workspace.create(root, base_commit) as ws:
         module = write_replay_module(batch.cases, ws.path, settings, batch.signature)
         target = oracle_folder(settings, ws.path)
@@ -139,9 +86,6 @@ def propose(
 def _observed(batch: FailureBatch, settings: Settings) -> dict[str, object]:
     """What the agent actually returned or raised for the batch's tasks, for a model's
     prompt (a wrong answer means little without the answer); empty when the store is gone."""
-    from theseus.evidence.store import EvidenceStore
-    from theseus.propose.llm.prompt import ACTUAL_KEY, actual_outputs
-
     try:
         with EvidenceStore(settings.evidence_path) as store:
             records = store.tasks_by_ids(batch.task_ids)
@@ -152,10 +96,6 @@ def _observed(batch: FailureBatch, settings: Settings) -> dict[str, object]:
 
 def regression_test(batch: FailureBatch, settings: Settings) -> tuple[str, str]:
     """``(path, text)`` of the permanent regression test for a fixed batch."""
-    import tempfile
-
-    from theseus.verify.replay import write_replay_module
-
     with tempfile.TemporaryDirectory(prefix="theseus-regression-") as tmp:
         module = write_replay_module(batch.cases, Path(tmp), settings, batch.signature)
         text = module.path.read_text(encoding="utf-8")

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
-# Outcomes of one signature in one cycle, in the order the cycle can reach them.
-OUTCOMES = (
+from theseus.runtime import DeployVerdict
+
+__all__ = ["OUTCOMES", "CycleReport", "SignatureOutcome", "SignatureResult"]
+
+SignatureResult = Literal[
     "paused",
     "parked",
     "fixed_before",
@@ -19,7 +22,13 @@ OUTCOMES = (
     "promoted",
     "rolled_back",
     "budget",
-)
+]
+"""How one signature's turn in a cycle ended, in the order the cycle can reach them."""
+
+OUTCOMES: tuple[str, ...] = get_args(SignatureResult)
+
+# Results that leave nothing for the next cycle to try on this signature.
+_SETTLED = frozenset({"promoted", "fixed_before", "parked", "returned"})
 
 
 @dataclass
@@ -29,19 +38,24 @@ class SignatureOutcome:
     signature: str
     title: str
     count: int
-    outcome: str
+    outcome: SignatureResult
     reason: str = ""
     candidate_id: str | None = None
     commit: str | None = None
     diff: str = ""
     candidates: int = 0
     seconds: float = 0.0
-    deploy: dict[str, Any] | None = None
+    deploy: DeployVerdict | None = None
     proposer: str = ""
     tokens: int = 0
     cost_usd: float = 0.0
     rejected: int = 0  # model answers thrown away before they became candidates
     notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["deploy"] = self.deploy.as_json() if self.deploy is not None else None
+        return data
 
 
 @dataclass
@@ -65,10 +79,10 @@ class CycleReport:
     @property
     def open_signatures(self) -> list[SignatureOutcome]:
         """Signatures still failing and still worth another try (not parked, not fixed)."""
-        done = {"promoted", "fixed_before", "parked", "returned"}
-        return [o for o in self.outcomes if o.outcome not in done]
+        return [o for o in self.outcomes if o.outcome not in _SETTLED]
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
+        data["outcomes"] = [o.as_json() for o in self.outcomes]
         data["promoted"] = len(self.promoted)
         return data

@@ -40,7 +40,7 @@ def evidence_key(items: Iterable[str]) -> str:
 
 
 @dataclass(frozen=True)
-class Verdict:
+class AttemptVerdict:
     allowed: bool
     reason: str
 
@@ -72,18 +72,18 @@ class AttemptGuard:
         *,
         evidence_key: str | None = None,
         newest_evidence_at: float | None = None,
-    ) -> Verdict:
+    ) -> AttemptVerdict:
         """May this cycle attempt ``signature``? Unparks it when its evidence is new."""
         parked_at, parked_key, _ = self._row(signature)
         if parked_at is None:
             left = self.max_attempts - self.attempts(signature)
-            return Verdict(True, f"{left} of {self.max_attempts} attempts left")
+            return AttemptVerdict(True, f"{left} of {self.max_attempts} attempts left")
         if evidence_key is not None:
             fresh = evidence_key != parked_key
         else:
             fresh = newest_evidence_at is not None and newest_evidence_at > parked_at
         if not fresh:
-            return Verdict(
+            return AttemptVerdict(
                 False,
                 f"parked after {self.max_attempts} attempts; waiting for new evidence",
             )
@@ -94,7 +94,7 @@ class AttemptGuard:
                 " counted_since = ?, reason = 'new evidence' WHERE signature = ?",
                 (now, signature),
             )
-        return Verdict(True, "unparked: new evidence arrived")
+        return AttemptVerdict(True, "unparked: new evidence arrived")
 
     def record(
         self,

@@ -17,7 +17,7 @@ from theseus.errors import TheseusError
 
 
 @dataclass
-class Budget:
+class CycleBudget:
     """What one cycle may spend, and what it has spent so far."""
 
     max_seconds: float | None = None
@@ -36,7 +36,7 @@ class Budget:
     @classmethod
     def from_settings(
         cls, settings: BudgetSettings, clock: Callable[[], float] = time.monotonic
-    ) -> Budget:
+    ) -> CycleBudget:
         return cls(
             max_seconds=settings.cycle_seconds,
             max_candidates=settings.cycle_candidates,

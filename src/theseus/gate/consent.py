@@ -20,10 +20,10 @@ from typing import Protocol
 from theseus._jsonvalue import dumps
 from theseus.change.candidate import Candidate
 from theseus.config import GateSettings
-from theseus.errors import ConfigError
+from theseus.errors import ConfigError, IllegalTransition, WebhookError
 from theseus.gate.thresholds import Decision
-from theseus.gate.webhook import CallbackReceiver, WebhookError, post_signed
-from theseus.lineage.archive import Archive, IllegalTransition
+from theseus.gate.webhook import CallbackReceiver, post_signed
+from theseus.lineage.archive import Archive
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from theseus.config import GateSettings
-from theseus.errors import TheseusError
+from theseus.errors import IllegalTransition, TheseusError
 from theseus.gate.consent import Consent, Interrupt, make_consent, never_interrupted
 from theseus.gate.thresholds import check_thresholds
-from theseus.lineage.archive import Archive, IllegalTransition
+from theseus.lineage.archive import Archive
 from theseus.lineage.audit import AuditLog
 
 

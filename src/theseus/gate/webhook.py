@@ -19,15 +19,11 @@ from typing import Any
 
 import httpx
 
-from theseus.errors import TheseusError
+from theseus.errors import WebhookError
 
 SIGNATURE_HEADER = "X-Theseus-Signature"
 CALLBACK_PATH = "/theseus/callback"
 MAX_BODY = 64 * 1024
-
-
-class WebhookError(TheseusError):
-    """The webhook could not be configured, reached, or answered properly."""
 
 
 def sign(body: bytes, secret: bytes) -> str:

@@ -20,7 +20,7 @@ from typing import Any, cast, get_args
 
 from theseus._jsonvalue import dumps, to_json_safe
 from theseus.change.candidate import Candidate, CandidateStatus
-from theseus.errors import NotFound, TheseusError
+from theseus.errors import IllegalTransition, NotFound, TheseusError
 from theseus.lineage.db import Database
 
 STATUSES: tuple[str, ...] = get_args(CandidateStatus)
@@ -76,10 +76,6 @@ _SCHEMA = [
     CREATE INDEX attempts_signature ON attempts(signature, at)
     """,
 ]
-
-
-class IllegalTransition(TheseusError):
-    """A status change the candidate graph does not allow."""
 
 
 @dataclass(frozen=True)
@@ -223,8 +219,9 @@ class Archive:
             )
         return self.get(full_id)
 
-    def status(self, id_or_prefix: str) -> str:
-        return str(self._row(id_or_prefix)["status"])
+    def status(self, id_or_prefix: str) -> CandidateStatus:
+        status: CandidateStatus = self._row(id_or_prefix)["status"]
+        return status
 
     def record_scores(self, id_or_prefix: str, scores: dict[str, Any]) -> None:
         """Keep a candidate's verification scores (fixed, total, tests passed/failed,

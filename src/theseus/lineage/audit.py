@@ -29,7 +29,7 @@ from typing import Any
 
 from theseus._atomic import write_text_atomic
 from theseus._jsonvalue import dumps, to_json_safe
-from theseus.errors import TheseusError
+from theseus.errors import AuditError
 
 AUDIT_FILE = "audit.jsonl"
 KEY_ENV = "THESEUS_AUDIT_KEY"
@@ -53,10 +53,6 @@ KINDS = frozenset(
 )
 _FIELDS = frozenset({"seq", "time", "actor", "kind", "payload", "mode", "prev", "hash"})
 _MODES = ("sha256", "hmac-sha256")
-
-
-class AuditError(TheseusError):
-    """The audit log cannot be written (or read) as asked."""
 
 
 @dataclass(frozen=True)

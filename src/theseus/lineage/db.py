@@ -15,13 +15,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from theseus.errors import TheseusError
+from theseus.errors import StateError
 
 DB_FILE = "theseus.db"
-
-
-class StateError(TheseusError):
-    """The state database cannot be opened, or was written by a newer Theseus."""
 
 
 class Database:

@@ -23,16 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from theseus.change.candidate import Candidate
-from theseus.errors import NotFound, PatchError, TheseusError
+from theseus.errors import GitError, NotFound, PatchError, TheseusError
 
 CANDIDATE_REFS = "refs/theseus/candidates/"
 TRAILER = "Theseus-Candidate"
 _AUTHOR = {"GIT_AUTHOR_NAME": "Theseus", "GIT_AUTHOR_EMAIL": "theseus@localhost"}
 _SAFE_PATH = re.compile(r"^(?!/)(?!.*(?:^|/)\.\.(?:/|$))[^\0\n]+$")
-
-
-class GitError(TheseusError):
-    """git is missing, the folder is not a repository, or a git step failed."""
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,7 @@ from theseus.errors import ConfigError
 from theseus.lineage.archive import Archive
 from theseus.lineage.audit import AUDIT_FILE, AuditLog
 from theseus.lineage.db import DB_FILE
-
-STATE_DIR = ".theseus"
+from theseus.paths import STATE_DIR
 
 
 def project_root(project: str | Path | None = None) -> Path:

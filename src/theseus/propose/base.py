@@ -47,14 +47,14 @@ class Validator(Protocol):
 
 
 @dataclass
-class Budget:
+class SearchBudget:
     """How much a proposer may spend: a wall-clock deadline and a number of candidates."""
 
     deadline: float
     max_candidates: int
 
     @classmethod
-    def from_seconds(cls, seconds: float, max_candidates: int) -> Budget:
+    def from_seconds(cls, seconds: float, max_candidates: int) -> SearchBudget:
         return cls(deadline=time.monotonic() + seconds, max_candidates=max_candidates)
 
     def seconds_left(self) -> float:
@@ -117,7 +117,7 @@ class ProposalContext:
     root: Path
     base_commit: str
     rules: PathRules
-    budget: Budget
+    budget: SearchBudget
     batch: FailureBatch | None = None
     test_command: str | None = None
     attempts: Sequence[Attempt] = ()

@@ -36,9 +36,10 @@ from theseus.config import Settings
 from theseus.errors import TheseusError
 from theseus.paths import PathRules
 from theseus.propose.agent.workspace import clip, restore_outside_mutable
-from theseus.propose.base import ProposalContext, Rejected
+from theseus.propose.base import ProposalContext, Proposer, Rejected
 from theseus.propose.llm.prompt import task_brief
 from theseus.propose.llm.redact import Redactor
+from theseus.propose.registry import SharedResources, register_proposer
 from theseus.propose.repair.proposer import diff_key
 
 INSTRUCTION = (
@@ -208,3 +209,8 @@ def _kill_group(pgid: int) -> None:
 def _last_lines(text: str, count: int) -> str:
     lines = [line for line in text.strip().splitlines() if line.strip()]
     return "\n".join(lines[-count:])
+
+
+@register_proposer("command", seconds=lambda settings: settings.propose.command.timeout + 30.0)
+def _command(settings: Settings, shared: SharedResources) -> Proposer:
+    return CommandProposer(settings)

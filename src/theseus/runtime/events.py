@@ -21,6 +21,7 @@ from typing import Any
 from theseus._jsonvalue import to_json_safe
 from theseus.config import Settings
 from theseus.evidence.records import ErrorInfo, TaskRecord
+from theseus.evidence.store import EvidenceStore
 
 EvidenceSink = Callable[[TaskRecord], None]
 
@@ -48,8 +49,6 @@ def store_sink(settings: Settings) -> EvidenceSink:
     holder: list[Any] = []
 
     def add(record: TaskRecord) -> None:
-        from theseus.evidence.store import EvidenceStore
-
         with lock:
             if not holder:
                 holder.append(EvidenceStore(settings.evidence_path))

@@ -22,7 +22,7 @@ P95_FLOOR_MS = 10.0
 
 
 @dataclass(frozen=True)
-class Outcome:
+class CallOutcome:
     at: float
     ok: bool  # the client got a reply
     task_ok: bool  # the call completed on this version
@@ -33,14 +33,14 @@ class Outcome:
 class VersionStats:
     """The last outcomes of one version, plus lifetime counters for /metrics."""
 
-    recent: deque[Outcome] = field(default_factory=lambda: deque(maxlen=5000))
+    recent: deque[CallOutcome] = field(default_factory=lambda: deque(maxlen=5000))
     requests: int = 0
     errors: int = 0
     task_failures: int = 0
     restarts: int = 0
 
     def add(self, ok: bool, task_ok: bool, latency_ms: float) -> None:
-        self.recent.append(Outcome(time.monotonic(), ok, task_ok, latency_ms))
+        self.recent.append(CallOutcome(time.monotonic(), ok, task_ok, latency_ms))
         self.requests += 1
         self.errors += not ok
         self.task_failures += not task_ok
@@ -59,7 +59,7 @@ class Sample:
     p95_ms: float | None
 
     @staticmethod
-    def of(outcomes: list[Outcome]) -> Sample:
+    def of(outcomes: list[CallOutcome]) -> Sample:
         latencies = sorted(o.latency_ms for o in outcomes if o.ok)
         return Sample(
             n=len(outcomes),
@@ -96,7 +96,7 @@ def worse_rate(new_bad: int, new_n: int, old_bad: int, old_n: int, margin: float
 
 
 @dataclass(frozen=True)
-class Verdict:
+class HealthVerdict:
     decided: bool  # enough samples to judge
     regressed: bool
     reasons: tuple[str, ...]
@@ -109,10 +109,10 @@ def assess(
     min_samples: int,
     max_error_rate_increase: float,
     max_p95_ratio: float,
-) -> Verdict:
+) -> HealthVerdict:
     """Is ``candidate`` worse than ``baseline``? Undecided until it has ``min_samples``."""
     if candidate.n < min_samples:
-        return Verdict(False, False, ())
+        return HealthVerdict(False, False, ())
     # Without a usable baseline, compare against a perfect one of the same size.
     base = baseline if baseline.n >= min_samples else Sample(min_samples, 0, 0, None, None)
     reasons: list[str] = []
@@ -134,4 +134,4 @@ def assess(
                 f"p95 latency {candidate.p95_ms:.1f} ms > {max_p95_ratio:g} x baseline"
                 f" {base.p95_ms:.1f} ms"
             )
-    return Verdict(True, bool(reasons), tuple(reasons))
+    return HealthVerdict(True, bool(reasons), tuple(reasons))

@@ -24,7 +24,7 @@ from theseus._atomic import write_text_atomic
 from theseus.config import Settings
 from theseus.evidence.records import ReplayCase
 from theseus.verify.replay import json_text, run_replay, write_replay_module
-from theseus.verify.testrun import TestRun, run_test_suite
+from theseus.verify.testrun import CheckRun, run_test_suite
 
 BASELINE_DIR = "baselines"
 _FORMAT = 1
@@ -84,7 +84,7 @@ def run_baseline(
         replay = run_replay(module, workspace, settings, exitfirst=False)
         outcomes.update(replay.outcomes())
         replay_reason = replay.reason
-    suite: TestRun = run_test_suite(workspace, settings, exitfirst=False)
+    suite: CheckRun = run_test_suite(workspace, settings, exitfirst=False)
     outcomes.update(suite.outcomes())
     suite_ok = not suite.timed_out and all(r.ok for r in suite.checks.values())
     return Baseline(

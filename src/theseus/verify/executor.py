@@ -97,6 +97,10 @@ class Executor(abc.ABC):
     @abc.abstractmethod
     def shutdown(self, *, cancel_pending: bool = True) -> None: ...
 
+    def verify(self, candidate: Candidate, batch: FailureBatch | None) -> Verification:
+        """Verify one candidate on this executor and wait for it (one job, submitted)."""
+        return self.submit(VerifyJob(candidate=candidate, batch=batch)).result()
+
     def run(self, jobs: Iterable[VerifyJob], timeout: float | None = None) -> Iterator[JobResult]:
         """Submit every job and yield results as they complete. Closing the iterator early
         (``break``) cancels the jobs that have not finished."""

@@ -17,21 +17,18 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from theseus.change.candidate import Candidate
+from theseus.change import Candidate, Workspace, check_policy
 from theseus.config import Settings
 from theseus.errors import PatchError
 from theseus.evidence.records import FailureBatch, ReplayCase
 from theseus.verify.baseline import Baseline, get_baseline, run_baseline
 from theseus.verify.replay import run_replay, write_replay_module
 from theseus.verify.score import Score, compute_score
-from theseus.verify.testrun import TestRun, run_test_suite
-
-if TYPE_CHECKING:
-    from theseus.verify.executor import Executor
+from theseus.verify.testrun import CheckRun, run_test_suite
 
 VerificationStatus = Literal["verified", "failed", "invalid", "rejected_policy"]
 
@@ -52,6 +49,9 @@ class Verification(BaseModel):
     reason: str
     score: Score | None = None
     violations: list[str] = Field(default_factory=list)
+    policy: dict[str, Any] | None = Field(
+        default=None, description="the policy report, as PolicyReport.to_dict(); None if cancelled"
+    )
     checks: dict[str, str] = Field(default_factory=dict, description="check id -> outcome")
     replay_cases: dict[str, str] = Field(default_factory=dict, description="task id -> outcome")
     baseline_cached: bool = False
@@ -111,22 +111,19 @@ def verify_candidate(
     settings: Settings,
     project_root: Path,
     *,
-    executor: Executor | None = None,
     archive: ResultSink | None = None,
     cancel: threading.Event | None = None,
 ) -> Verification:
-    """Verify ``candidate`` against ``batch`` (None: the test suite alone).
+    """Verify ``candidate`` against ``batch`` (None: the test suite alone), here and now.
 
-    With ``executor`` the work runs there (a pool, later a cluster) and this waits for it.
-    With ``archive`` the result is stored with the candidate. Sandbox set-up problems raise
-    :class:`~theseus.errors.SandboxError`: they are not the candidate's fault.
+    Policy runs first, once, on the candidate's base: its report is ``Verification.policy``
+    whatever the outcome, so a caller records it without checking again. With ``archive``
+    the result is stored with the candidate. Sandbox set-up problems raise
+    :class:`~theseus.errors.SandboxError`: they are not the candidate's fault. To run the
+    work elsewhere (a pool, a cluster), submit a ``VerifyJob`` to a
+    :class:`~theseus.verify.executor.Executor` instead.
     """
-    if executor is not None:
-        from theseus.verify.executor import VerifyJob
-
-        verification = executor.submit(VerifyJob(candidate=candidate, batch=batch)).result()
-    else:
-        verification = _verify(candidate, batch, settings, project_root, cancel)
+    verification = _verify(candidate, batch, settings, project_root, cancel)
     if archive is not None:
         store_verification(archive, verification)
     return verification
@@ -139,9 +136,6 @@ def _verify(
     project_root: Path,
     cancel: threading.Event | None,
 ) -> Verification:
-    from theseus.change.policy import check as check_policy
-    from theseus.change.workspace import Workspace
-
     started, clock = time.time(), time.monotonic()
     signature = batch.signature if batch is not None else candidate.signature
     cases: list[ReplayCase] = list(batch.cases) if batch is not None else []
@@ -161,16 +155,22 @@ def _verify(
     _check_cancel(cancel)
     with Workspace.create(project_root, candidate.base_commit) as workspace:
         report = check_policy(candidate, settings, workspace.path)
+        policy = report.to_dict()
         violations = [str(v) for v in report.violations]
         if "applies" in report.rules:
             why = next(v.message for v in report.violations if v.rule == "applies")
-            return result("invalid", f"patch does not apply: {why}")
+            return result("invalid", f"patch does not apply: {why}", policy=policy)
         if not report.ok:
-            return result("rejected_policy", f"policy: {report.summary()}", violations=violations)
+            return result(
+                "rejected_policy",
+                f"policy: {report.summary()}",
+                violations=violations,
+                policy=policy,
+            )
         try:
             workspace.apply(candidate.diff)
         except PatchError as exc:
-            return result("invalid", f"patch does not apply: {exc.line()}")
+            return result("invalid", f"patch does not apply: {exc.line()}", policy=policy)
         _check_cancel(cancel)
         baseline, cached = _baseline(
             settings, project_root, candidate.base_commit, signature, cases
@@ -188,6 +188,7 @@ def _verify(
         checks=checks,
         replay_cases=replay_cases,
         baseline_cached=cached,
+        policy=policy,
     )
 
 
@@ -198,8 +199,6 @@ def _baseline(
     signature: str | None,
     cases: list[ReplayCase],
 ) -> tuple[Baseline, bool]:
-    from theseus.change.workspace import Workspace
-
     sig = signature or ""
 
     def compute() -> Baseline:
@@ -229,7 +228,7 @@ def _run_checks(
     module = write_replay_module(
         cases, workspace, settings, signature or "", base_passing=passing_on_base
     )
-    replay: TestRun | None = None
+    replay: CheckRun | None = None
     if module.node_to_task:
         replay = run_replay(module, workspace, settings, exitfirst=fail_fast)
     _check_cancel(cancel)
@@ -238,7 +237,7 @@ def _run_checks(
         task: replay_outcomes.get(node, "not_run") for node, task in module.node_to_task.items()
     }
     unfixed = any(outcome != "passed" for outcome in replay_cases.values())
-    tests: TestRun | None = None
+    tests: CheckRun | None = None
     if not (fail_fast and unfixed):
         # -x on the suite only when the base was all green: otherwise a test that already
         # failed there would stop the run and hide a real regression behind it.

@@ -22,7 +22,7 @@ from pathlib import Path
 from theseus._jsonvalue import dumps, has_marker
 from theseus.config import Settings
 from theseus.evidence.records import ReplayCase
-from theseus.verify.testrun import WORK_DIR, TestRun, run_checks
+from theseus.verify.testrun import WORK_DIR, CheckRun, run_checks
 
 TEST_FUNCTION = "test_case"
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -197,7 +197,7 @@ def write_replay_module(
 
 def run_replay(
     module: ReplayModule, workspace: Path, settings: Settings, *, exitfirst: bool
-) -> TestRun:
+) -> CheckRun:
     """Run the replay module in the sandbox, isolated from the project's pytest config."""
     import sys
 

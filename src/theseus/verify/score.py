@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from theseus.config import Settings
-from theseus.verify.testrun import PASSING, TestRun
+from theseus.verify.testrun import PASSING, CheckRun
 
 
 class Score(BaseModel):
@@ -42,10 +42,10 @@ class Score(BaseModel):
 
 def compute_score(
     *,
-    replay: TestRun | None,
+    replay: CheckRun | None,
     node_to_task: dict[str, str],
     unreplayable: int,
-    tests: TestRun | None,
+    tests: CheckRun | None,
     baseline: dict[str, str],
     settings: Settings,
     duration: float,
@@ -89,7 +89,9 @@ def compute_score(
     return score
 
 
-def _judge(score: Score, replay: TestRun | None, tests: TestRun | None, settings: Settings) -> None:
+def _judge(
+    score: Score, replay: CheckRun | None, tests: CheckRun | None, settings: Settings
+) -> None:
     problems: list[str] = []
     gate = settings.gate
     if score.replay_total and score.fixed_share < gate.min_fixed_share:

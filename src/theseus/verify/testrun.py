@@ -1,10 +1,11 @@
 """Run a set of checks in the sandbox and learn the outcome of every single one.
 
 Scoring needs per-check outcomes, not just an exit code: a regression is "this test passed on
-the base and fails on the candidate". A tiny pytest plugin (written next to the checks, so it
-works whatever is installed in the sandboxed interpreter) appends one JSON line per test phase
-and flushes it at once: when the sandbox kills pytest for a timeout or a crash, the lines
-written so far still say which tests finished and which one was running.
+the base and fails on the candidate". The report plugin (:mod:`theseus.verify.pytest_plugin`,
+copied next to the checks, so it works whatever is installed in the sandboxed interpreter)
+appends one JSON line per test phase and flushes it at once: when the sandbox kills pytest for
+a timeout or a crash, the lines written so far still say which tests finished and which one
+was running.
 
 A project test command that is not pytest still runs; then only its exit code counts, as the
 single check ``SUITE_CHECK``.
@@ -18,72 +19,34 @@ import shlex
 import sys
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from theseus.config import Settings
 from theseus.errors import ConfigError
+from theseus.verify.sandbox import Limits, run_sandboxed
 
-if TYPE_CHECKING:
-    from theseus.verify.sandbox import Limits
-
-Outcome = Literal["passed", "failed", "error", "skipped", "timeout", "not_run"]
+CheckOutcome = Literal["passed", "failed", "error", "skipped", "timeout", "not_run"]
 PASSING: frozenset[str] = frozenset({"passed", "skipped"})
 SUITE_CHECK = "<test command>"
 WORK_DIR = ".theseus_replay"
 PLUGIN_MODULE = "_theseus_report"
 _TAIL = 4000
 
-# The plugin runs inside the sandbox with only the standard library and pytest available.
-PLUGIN_SOURCE = '''\
-"""Written by theseus.verify.testrun: one JSON line per test phase, flushed at once."""
-import json
-import os
-
-_PATH = os.environ.get("THESEUS_REPORT_PATH")
+PLUGIN_FILE = "pytest_plugin.py"
 
 
-def _write(event):
-    if _PATH:
-        with open(_PATH, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(event) + "\\n")
-            handle.flush()
-
-
-def pytest_runtest_logstart(nodeid, location):
-    _write({"event": "start", "nodeid": nodeid})
-
-
-def pytest_runtest_logreport(report):
-    message = ""
-    if report.failed:
-        message = str(report.longreprtext)[-2000:]
-    elif report.skipped and isinstance(report.longrepr, tuple):
-        message = str(report.longrepr[2])
-    _write({
-        "event": "report",
-        "nodeid": report.nodeid,
-        "when": report.when,
-        "outcome": report.outcome,
-        "xfail": hasattr(report, "wasxfail"),
-        "duration": report.duration,
-        "message": message,
-    })
-
-
-def pytest_collectreport(report):
-    if report.failed:
-        _write({
-            "event": "collect_error",
-            "nodeid": report.nodeid,
-            "message": str(report.longreprtext)[-2000:],
-        })
-
-
-def pytest_sessionfinish(session, exitstatus):
-    _write({"event": "finish", "exitstatus": int(exitstatus)})
-'''
+def install_plugin(folder: Path) -> str:
+    """Copy the report plugin (:mod:`theseus.verify.pytest_plugin`) into ``folder``, so a
+    test interpreter without Theseus can load it; returns the name to pass to ``-p``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    source = Path(__file__).with_name(PLUGIN_FILE)
+    target = folder / f"{PLUGIN_MODULE}.py"
+    text = source.read_text(encoding="utf-8")
+    if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        target.write_text(text, encoding="utf-8")
+    return PLUGIN_MODULE
 
 
 class CheckResult(BaseModel):
@@ -92,7 +55,7 @@ class CheckResult(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: str
-    outcome: Outcome
+    outcome: CheckOutcome
     duration: float = 0.0
     message: str = ""
 
@@ -101,7 +64,7 @@ class CheckResult(BaseModel):
         return self.outcome in PASSING
 
 
-class TestRun(BaseModel):
+class CheckRun(BaseModel):
     """Everything one sandboxed run of a check set told us."""
 
     __test__ = False  # not a pytest test class, despite the name
@@ -135,14 +98,14 @@ class TestRun(BaseModel):
         )
 
 
-def parse_report(lines: list[str], *, timed_out: bool) -> TestRun:
+def parse_report(lines: list[str], *, timed_out: bool) -> CheckRun:
     """Turn the plugin's JSON lines into per-check outcomes; tolerate any damage.
 
     A test that started but has no final report was running when pytest died: that is a
     ``timeout`` when the sandbox timed out, else an ``error`` (a crash, e.g. the process was
     killed for memory). Unreadable lines (a partial last line) are ignored.
     """
-    run = TestRun(timed_out=timed_out)
+    run = CheckRun(timed_out=timed_out)
     started: list[str] = []
     phases: dict[str, list[dict[str, object]]] = {}
     for line in lines:
@@ -178,7 +141,7 @@ def _combine(
             continue
         outcome, message = str(phase.get("outcome")), str(phase.get("message", ""))
         if outcome == "failed":
-            kind: Outcome = "failed" if when == "call" else "error"
+            kind: CheckOutcome = "failed" if when == "call" else "error"
             return CheckResult(id=nodeid, outcome=kind, duration=duration, message=message)
         if outcome == "skipped":
             return CheckResult(id=nodeid, outcome="skipped", duration=duration, message=message)
@@ -250,8 +213,6 @@ def check_env(
 
 def limits_for(settings: Settings, timeout: float) -> Limits:
     """The sandbox limits of ``[verify]``, with this run's wall-clock timeout."""
-    from theseus.verify.sandbox import Limits
-
     v = settings.verify
     return Limits(
         timeout=timeout,
@@ -269,18 +230,15 @@ def run_checks(
     *,
     timeout: float,
     structured: bool | None = None,
-) -> TestRun:
+) -> CheckRun:
     """Run ``argv`` in the sandbox at ``workspace``; per-test outcomes when it is pytest."""
-    from theseus.verify.sandbox import run_sandboxed
-
     structured = is_pytest(argv) if structured is None else structured
     work = workspace / WORK_DIR
     work.mkdir(exist_ok=True)
     extra: dict[str, str] = {}
     report = work / f"report-{uuid.uuid4().hex}.jsonl"
     if structured:
-        (work / f"{PLUGIN_MODULE}.py").write_text(PLUGIN_SOURCE, encoding="utf-8")
-        argv = [*argv, "-p", PLUGIN_MODULE, "-p", "no:cacheprovider"]
+        argv = [*argv, "-p", install_plugin(work), "-p", "no:cacheprovider"]
         extra["THESEUS_REPORT_PATH"] = str(report)
     result = run_sandboxed(
         argv,
@@ -299,8 +257,10 @@ def run_checks(
         report.unlink(missing_ok=True)
         run = parse_report(lines, timed_out=result.timed_out)
     else:
-        outcome: Outcome = "timeout" if result.timed_out else ("passed" if result.ok else "failed")
-        run = TestRun(structured=False, timed_out=result.timed_out)
+        outcome: CheckOutcome = (
+            "timeout" if result.timed_out else ("passed" if result.ok else "failed")
+        )
+        run = CheckRun(structured=False, timed_out=result.timed_out)
         run.checks[SUITE_CHECK] = CheckResult(
             id=SUITE_CHECK, outcome=outcome, duration=result.duration, message=tail[-500:]
         )
@@ -312,7 +272,7 @@ def run_checks(
     return run
 
 
-def _reason(run: TestRun, sandbox_reason: str) -> str:
+def _reason(run: CheckRun, sandbox_reason: str) -> str:
     if run.timed_out:
         return f"timed out ({sandbox_reason})" if sandbox_reason else "timed out"
     if run.collection_errors:
@@ -328,7 +288,7 @@ def _reason(run: TestRun, sandbox_reason: str) -> str:
     return ""
 
 
-def run_test_suite(workspace: Path, settings: Settings, *, exitfirst: bool = True) -> TestRun:
+def run_test_suite(workspace: Path, settings: Settings, *, exitfirst: bool = True) -> CheckRun:
     """The project's own test command (``tests.command``) in the sandbox."""
     argv = split_command(settings.tests.command)
     structured = is_pytest(argv)

@@ -17,11 +17,11 @@ from scripted_llm import ScriptedLLMServer, text, tool_calls
 
 from theseus.change.apply import apply_patch
 from theseus.config import Settings, load_settings
-from theseus.gate.budgets import Budget as CycleBudget
+from theseus.gate.budgets import CycleBudget
 from theseus.paths import rules_from
 from theseus.propose.agent.proposer import SYSTEM_PROMPT, AgentProposer
 from theseus.propose.agent.tools import TOOL_SPECS, run_in_sandbox
-from theseus.propose.base import Attempt, Budget, ProposalContext
+from theseus.propose.base import Attempt, ProposalContext, SearchBudget
 from theseus.propose.llm import make_client
 from theseus.propose.llm.accounting import estimate_prompt_tokens
 from theseus.propose.llm.client import LLMError, Message, Reply, ToolCall, ToolSpec, Usage
@@ -73,7 +73,7 @@ def context(root: Path, watch: Watch, *, seconds: float = 60.0, with_batch: bool
             attempts: tuple[Attempt, ...] = (), command: str = QUICK) -> ProposalContext:  # fmt: skip
     return ProposalContext(
         root=root, base_commit="base0", rules=rules_from(root, ["calc/**/*.py"], ["tests/**/*.py"]),
-        budget=Budget.from_seconds(seconds, 5), batch=wrong_sum_batch() if with_batch else None,
+        budget=SearchBudget.from_seconds(seconds, 5), batch=wrong_sum_batch() if with_batch else None,
         test_command=command, attempts=attempts, spending=watch.spending,
         on_rejected=watch.rejected.append, notes=watch.notes.append,
     )  # fmt: skip

@@ -12,7 +12,7 @@ from pathlib import Path
 from theseus.config import Settings, load_settings
 from theseus.evidence.records import FailureBatch, Frame, Oracle, ReplayCase
 from theseus.paths import rules_from
-from theseus.propose.base import Attempt, Budget, ProposalContext
+from theseus.propose.base import Attempt, ProposalContext, SearchBudget
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "support_agent"
 UNITS = "support_agent/skills/units.py"
@@ -85,7 +85,7 @@ def context(
         root=root,
         base_commit="base123",
         rules=rules_from(root, settings.paths.mutable, settings.paths.protected),
-        budget=Budget.from_seconds(seconds, 50),
+        budget=SearchBudget.from_seconds(seconds, 50),
         batch=batch,
         attempts=attempts,
     )

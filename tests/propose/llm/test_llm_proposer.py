@@ -20,7 +20,7 @@ from theseus.change import check_policy
 from theseus.change.apply import patched_texts
 from theseus.config import Settings
 from theseus.errors import TheseusError
-from theseus.gate.budgets import Budget as CycleBudget
+from theseus.gate.budgets import CycleBudget
 from theseus.propose.base import Attempt, ProposalContext, Rejected
 from theseus.propose.llm import make_client
 from theseus.propose.llm.accounting import estimate_prompt_tokens

@@ -17,6 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 from theseus.change.policy.report import Change, Violation
+from theseus.change.workspace import WORKING_TREE, Workspace
 from theseus.errors import ConfigError
 
 _ERROR = re.compile(
@@ -70,8 +71,6 @@ def check_types(change: Change) -> list[Violation]:
             "policy.typecheck is on but mypy is not installed",
             hint="pip install mypy, or set policy.typecheck = false",
         )
-    from theseus.change.workspace import WORKING_TREE, Workspace  # local: avoids an import cycle
-
     files = change.python_files()
     if not files:
         return []

@@ -36,11 +36,13 @@ from theseus.propose.agent.workspace import (
     restore_outside_mutable,
     run_in_sandbox,
 )
-from theseus.propose.base import ProposalContext, Rejected
+from theseus.propose.base import ProposalContext, Proposer, Rejected
 from theseus.propose.llm.accounting import Tally, cost_usd, estimate_prompt_tokens
 from theseus.propose.llm.client import ChatClient, LLMError, Message, Reply, ToolCall, Usage
 from theseus.propose.llm.prompt import EVIDENCE_TAG, task_brief
+from theseus.propose.llm.proposer import model_seconds, shared_client
 from theseus.propose.llm.redact import Redactor
+from theseus.propose.registry import SharedResources, register_proposer
 from theseus.propose.repair.proposer import diff_key
 
 TEST_TAIL_CHARS = 4_000
@@ -317,3 +319,8 @@ class _Run:
                     cost_usd=round(self.tally.cost_usd, 6),
                 )
             )
+
+
+@register_proposer("agent", seconds=lambda s: model_seconds(s, s.propose.agent.max_steps))
+def _agent(settings: Settings, shared: SharedResources) -> Proposer:
+    return AgentProposer(shared_client(settings, shared), settings)

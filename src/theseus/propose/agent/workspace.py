@@ -16,6 +16,8 @@ from pathlib import Path, PurePosixPath
 from theseus.change.workspace import EXCLUDED_DIRS, EXCLUDED_SUFFIXES
 from theseus.config import Settings
 from theseus.paths import PathRules
+from theseus.verify.sandbox import run_sandboxed
+from theseus.verify.testrun import check_env, limits_for
 
 MAX_RESULT_CHARS = 12_000
 
@@ -36,9 +38,6 @@ def run_in_sandbox(
 ) -> tuple[int, str, str | None]:
     """``(exit code, stdout + stderr, why it failed or None)`` of a shell command run in the
     sandbox with ``root`` as the only writable folder and its cwd."""
-    from theseus.verify.sandbox import run_sandboxed
-    from theseus.verify.testrun import check_env, limits_for
-
     result = run_sandboxed(
         ["/bin/sh", "-c", command],
         root,

@@ -5,17 +5,15 @@ the provider adapters (``openai`` for every OpenAI-compatible endpoint, ``anthro
 Claude) and the key handling live here, with token and cost accounting beside them, so no
 proposer ever touches an SDK, an HTTP error or a key.
 
-The SDKs take seconds to import, so nothing here imports them until a client is made:
-``make_client`` is loaded on first use.
+The SDKs take seconds to import, so nothing here imports them until a client is made
+(``make_client`` loads the one adapter it needs).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
+from theseus.endpoints import check_prices
 from theseus.propose.llm.accounting import (
     Tally,
-    check_prices,
     cost_usd,
     estimate_prompt_tokens,
     estimate_tokens,
@@ -31,9 +29,7 @@ from theseus.propose.llm.client import (
     ToolSpec,
     Usage,
 )
-
-if TYPE_CHECKING:
-    from theseus.propose.llm.providers import make_client
+from theseus.propose.llm.providers import make_client
 
 __all__ = [
     "RAW_ARGUMENTS_KEY",
@@ -52,11 +48,3 @@ __all__ = [
     "estimate_tokens",
     "make_client",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "make_client":
-        from theseus.propose.llm.providers import make_client
-
-        return make_client
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

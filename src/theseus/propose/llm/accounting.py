@@ -13,38 +13,12 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
-from theseus.errors import TheseusError
+from theseus.endpoints import check_prices
 from theseus.propose.llm.client import Message, ToolSpec, Usage
 
-PRICE_KEYS = ("input", "output")
 _PER_MILLION = 1_000_000
 _CHARS_PER_TOKEN = 3.5
 _MESSAGE_OVERHEAD = 4  # role markers and separators each provider adds per message
-
-
-def check_prices(prices: Mapping[str, float]) -> None:
-    """Raise :class:`TheseusError` unless ``prices`` is a valid price table.
-
-    Only ``input`` and ``output`` are known; each must be a finite number >= 0. An empty
-    table is valid (calls then cost $0, tokens are still counted).
-    """
-    unknown = sorted(set(prices) - set(PRICE_KEYS))
-    if unknown:
-        raise TheseusError(
-            f"[propose.llm] prices has unknown key(s): {', '.join(unknown)}",
-            hint="use only 'input' and 'output', in USD per million tokens",
-        )
-    for key, value in prices.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise TheseusError(
-                f"[propose.llm] prices.{key} is not a number",
-                hint="write USD per million tokens, e.g. prices = {input = 0.15, output = 0.6}",
-            )
-        if not math.isfinite(value) or value < 0:
-            raise TheseusError(
-                f"[propose.llm] prices.{key} = {value} is not a price",
-                hint="use a finite number >= 0 (USD per million tokens)",
-            )
 
 
 def cost_usd(usage: Usage, prices: Mapping[str, float]) -> float:

@@ -15,8 +15,8 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
-from urllib.parse import urlsplit
 
+from theseus.endpoints import endpoint_label
 from theseus.errors import TheseusError
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -243,19 +243,6 @@ def encode_arguments(arguments: dict[str, Any]) -> str:
     if set(arguments) == {RAW_ARGUMENTS_KEY} and isinstance(arguments[RAW_ARGUMENTS_KEY], str):
         return str(arguments[RAW_ARGUMENTS_KEY])
     return json.dumps(arguments)
-
-
-def endpoint_label(url: str) -> str:
-    """``url`` fit to show a person: no user:password, query or fragment."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:  # a port that is not a number: show none rather than fail
-        port = ""
-    return f"{parts.scheme}://{host}{port}{parts.path.rstrip('/')}" if parts.scheme else url
 
 
 def connection_detail(exc: BaseException) -> str:

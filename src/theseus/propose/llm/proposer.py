@@ -22,12 +22,14 @@ from collections.abc import Iterator
 from theseus.change.candidate import Candidate
 from theseus.config import Settings
 from theseus.errors import TheseusError
-from theseus.propose.base import ProposalContext, Rejected
+from theseus.propose.base import ProposalContext, Proposer, Rejected
 from theseus.propose.llm.accounting import cost_usd, estimate_prompt_tokens
 from theseus.propose.llm.answer import AnswerRejected, parse_answer
 from theseus.propose.llm.client import ChatClient, LLMError, Usage
 from theseus.propose.llm.prompt import build_messages
+from theseus.propose.llm.providers import make_client
 from theseus.propose.llm.redact import Redactor
+from theseus.propose.registry import SharedResources, register_proposer
 from theseus.propose.repair.proposer import diff_key
 
 LATER_SAMPLE_TEMPERATURE = 0.8
@@ -134,3 +136,19 @@ class LLMProposer:
     def _note(ctx: ProposalContext, line: str) -> None:
         if ctx.notes is not None:
             ctx.notes(line)
+
+
+def model_seconds(settings: Settings, turns: int) -> float:
+    """The longest ``turns`` model calls may take, retries included."""
+    llm = settings.propose.llm
+    return llm.timeout * (llm.max_retries + 1) * turns
+
+
+def shared_client(settings: Settings, shared: SharedResources) -> ChatClient:
+    """The cycle's one ``[propose.llm]`` client (made on first use; LLMError without a key)."""
+    return shared.once("chat_client", lambda: make_client(settings.propose.llm))
+
+
+@register_proposer("llm", seconds=lambda s: model_seconds(s, s.propose.llm.samples))
+def _llm(settings: Settings, shared: SharedResources) -> Proposer:
+    return LLMProposer(shared_client(settings, shared), settings)

@@ -16,10 +16,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from urllib.parse import urlsplit
 
 from theseus.config import LLMSettings
-from theseus.propose.llm.client import ChatClient, LLMError, endpoint_label
+from theseus.endpoints import BASE_URL_HINT, base_url_problem
+from theseus.propose.llm.client import ChatClient, LLMError
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -49,32 +49,12 @@ def read_key(llm: LLMSettings, env: Mapping[str, str] | None = None) -> str:
 
 def check_base_url(url: str | None) -> str | None:
     """``url`` when it is an absolute http(s) URL with a host (or None); else an LLMError of
-    kind ``unreachable`` naming the problem. Config validation may call it too."""
+    kind ``unreachable`` naming the problem."""
     if url is None:
         return None
-    parts = urlsplit(url.strip())
-    try:
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:  # not a number, or above 65535
-        port_ok = False
-    problem = ""
-    if parts.scheme not in ("http", "https"):
-        problem = "does not start with http:// or https://"
-    elif not parts.hostname:
-        problem = "has no host"
-    elif not port_ok:
-        problem = "has an invalid port"
-    elif parts.query or parts.fragment:
-        problem = "has a query or fragment"
-    if problem:
-        # Shown without user:password or query, which may hold secrets; not at all when the
-        # scheme is wrong (then nothing can be told apart from a pasted key).
-        shown = f" {endpoint_label(url)}" if parts.scheme in ("http", "https") else ""
-        raise LLMError(
-            f"[propose.llm] base_url{shown} {problem}",
-            kind="unreachable",
-            hint="use the API root, e.g. http://localhost:11434/v1 or https://api.openai.com/v1",
-        )
+    problem = base_url_problem(url)
+    if problem is not None:
+        raise LLMError(problem, kind="unreachable", hint=BASE_URL_HINT)
     return url.strip()
 
 

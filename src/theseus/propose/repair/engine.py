@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from theseus.errors import TheseusError
+from theseus.errors import RepairInputError
 from theseus.paths import rules_from
-from theseus.propose.base import Budget
+from theseus.propose.base import SearchBudget
 from theseus.propose.repair.localize import (
     Location,
     StatementIndex,
@@ -24,18 +24,14 @@ from theseus.propose.repair.localize import (
     traceback_scores,
 )
 from theseus.propose.repair.mutants import Mutant, generate
-from theseus.propose.repair.runner import TestRun, run_tests
-from theseus.propose.repair.search import Progress, search
+from theseus.propose.repair.runner import TrialRun, run_tests
+from theseus.propose.repair.search import SearchProgress, search
 from theseus.propose.repair.spectrum import rank, spectrum_counts
 from theseus.propose.repair.validate import Worker, copy_project
 
 # Tests are the oracle: a "fix" that edits them proves nothing, so they are never mutable
 # unless a caller says otherwise (as policy.allow_test_changes does in the Theseus flow).
 TEST_FILES = ("**/test_*.py", "**/*_test.py", "**/conftest.py", "tests/**", "test/**")
-
-
-class RepairInputError(TheseusError):
-    """The repair cannot start: no mutable file, a test command that passes or cannot run."""
 
 
 @dataclass
@@ -97,7 +93,7 @@ class RepairResult:
         }
 
 
-def _baseline(workspace: Path, options: RepairOptions, files: list[str]) -> TestRun:
+def _baseline(workspace: Path, options: RepairOptions, files: list[str]) -> TrialRun:
     timeout = options.test_timeout or max(10.0, options.timeout / 2)
     run = run_tests(workspace, options.test_command, timeout=timeout, cover=files)
     tail = (run.output.strip().splitlines() or [""])[-1][:200]
@@ -124,7 +120,7 @@ def _baseline(workspace: Path, options: RepairOptions, files: list[str]) -> Test
     return run
 
 
-def localise(run: TestRun, sources: dict[str, str], options: RepairOptions) -> list[Location]:
+def localise(run: TrialRun, sources: dict[str, str], options: RepairOptions) -> list[Location]:
     """Ranked statements from the baseline run's spectrum and tracebacks."""
     indexes = {path: StatementIndex(text) for path, text in sources.items()}
     spectrum: dict[tuple[str, int], float] = {}
@@ -161,10 +157,12 @@ def _admissible(
     return lambda mutant: check(mutant.diff(sources))
 
 
-def repair(root: Path, options: RepairOptions, *, progress: Progress | None = None) -> RepairResult:
+def repair(
+    root: Path, options: RepairOptions, *, progress: SearchProgress | None = None
+) -> RepairResult:
     """Find a minimal edit of the mutable files that makes the test command pass."""
     started = time.monotonic()
-    budget = Budget.from_seconds(options.timeout, options.max_candidates)
+    budget = SearchBudget.from_seconds(options.timeout, options.max_candidates)
     root = root.resolve()
     protected = [*options.protected, *([] if options.allow_test_changes else TEST_FILES)]
     rules = rules_from(root, options.mutable, protected)

@@ -14,8 +14,11 @@ import hashlib
 from collections.abc import Iterator
 
 from theseus.change.candidate import Candidate
-from theseus.propose.base import ProposalContext
-from theseus.propose.repair.engine import RepairInputError, RepairOptions, repair
+from theseus.config import Settings
+from theseus.errors import RepairInputError
+from theseus.propose.base import ProposalContext, Proposer
+from theseus.propose.registry import SharedResources, register_proposer
+from theseus.propose.repair.engine import RepairOptions, repair
 
 
 def diff_key(diff: str) -> str:
@@ -74,3 +77,9 @@ class RepairProposer:
                     "attempt_key": diff_key(diff),
                 },
             )
+
+
+@register_proposer("repair", seconds=lambda settings: settings.propose.repair.max_seconds)
+def _repair(settings: Settings, shared: SharedResources) -> Proposer:
+    repair = settings.propose.repair
+    return RepairProposer(alternatives=repair.alternatives, top_locations=repair.top_locations)

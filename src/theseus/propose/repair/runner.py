@@ -1,26 +1,24 @@
 """Running the project's test command in a workspace, with the repair plugin loaded.
 
 Every test run of the engine goes through :func:`run_shell`, the single place that decides
-how a command is executed (the sandbox when ``theseus.verify.sandbox`` is available, a plain
-subprocess otherwise), so the sandboxing policy lives in one line, not in every caller.
+how a command is executed (in the sandbox of :mod:`theseus.verify.sandbox`), so the
+sandboxing policy lives in one line, not in every caller. The report plugin is the one
+verification uses (:mod:`theseus.verify.pytest_plugin`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from theseus.verify.sandbox import Limits, run_sandboxed
+from theseus.verify.testrun import install_plugin
+
 PLUGIN_DIR = ".theseus-repair"
-PLUGIN_MODULE = "_theseus_repair_plugin"
-_PLUGIN_SOURCE = Path(__file__).with_name("pytest_plugin.py")
 PLAIN_ASSERTS = "--assert=plain"
 """The engine needs each test's outcome, never pytest's rich assertion messages, and
 rewriting costs more than the tests: pytest rewrites every module of each plugin package
@@ -39,39 +37,15 @@ class ProcessResult:
 
 
 def run_shell(command: str, cwd: Path, *, timeout: float, extra: dict[str, str]) -> ProcessResult:
-    """Run a shell command in ``cwd`` in the sandbox (theseus.verify.sandbox), which starts
-    from a minimal environment plus ``extra``; a plain subprocess with :func:`base_env`
-    plus ``extra`` only where the sandbox package is absent."""
+    """Run a shell command in ``cwd`` in the sandbox, which starts from a minimal
+    environment plus ``extra``."""
     argv = ["/bin/sh", "-c", command]
-    try:
-        from theseus.verify.sandbox import Limits, run_sandboxed
-    except ImportError:  # pragma: no cover - the sandbox ships with Theseus
-        return _run_plain(argv, cwd, timeout, {**base_env(), **extra})
     res = run_sandboxed(argv, cwd, Limits(timeout=timeout, memory_mb=2048), env=extra)
     return ProcessResult(res.exit_code, res.stdout + res.stderr, res.duration, res.timed_out)
 
 
-def _run_plain(argv: list[str], cwd: Path, timeout: float, env: dict[str, str]) -> ProcessResult:
-    start = time.monotonic()
-    try:
-        proc = subprocess.run(
-            argv,
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            timeout=timeout,
-            start_new_session=True,
-        )
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else ""
-        return ProcessResult(124, out, time.monotonic() - start, True)
-    text = proc.stdout.decode("utf-8", "replace")
-    return ProcessResult(proc.returncode, text, time.monotonic() - start, False)
-
-
 @dataclass
-class TestRun:
+class TrialRun:
     """One run of the test command; ``report`` is None when pytest (or the plugin) did not run."""
 
     returncode: int
@@ -92,25 +66,13 @@ class TestRun:
         return [t for t, o in self.outcomes.items() if o == "passed"]
 
 
-def install_plugin(workspace: Path) -> None:
-    """Put the plugin (a copy, so the test interpreter needs no Theseus) in the workspace."""
+def install_repair_plugin(workspace: Path) -> str:
+    """Put the report plugin (a copy, so the test interpreter needs no Theseus) in the
+    workspace's plugin folder, which git ignores; the module name for ``-p``."""
     folder = workspace / PLUGIN_DIR
-    folder.mkdir(exist_ok=True)
-    shutil.copyfile(_PLUGIN_SOURCE, folder / f"{PLUGIN_MODULE}.py")
+    name = install_plugin(folder)
     (folder / ".gitignore").write_text("*\n", encoding="utf-8")
-
-
-def base_env() -> dict[str, str]:
-    """The environment of every test run: no bytecode caches (a same-size mutant written in
-    the same second would otherwise load stale bytecode), no evidence recording, and this
-    interpreter's folder first on PATH so `python` / `pytest` resolve as for Theseus."""
-    env = dict(os.environ)
-    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["THESEUS_RECORD"] = "0"
-    env.pop("PYTEST_ADDOPTS", None)
-    env.pop("COVERAGE_PROCESS_START", None)
-    return env
+    return name
 
 
 def run_tests(
@@ -121,28 +83,27 @@ def run_tests(
     select: Sequence[str] | None = None,
     failfast: bool = False,
     cover: Sequence[str] = (),
-) -> TestRun:
+) -> TrialRun:
     """Run ``command`` in ``workspace`` with the plugin; read what it reported."""
     folder = workspace / PLUGIN_DIR
-    if not (folder / f"{PLUGIN_MODULE}.py").is_file():
-        install_plugin(workspace)
+    plugin = install_repair_plugin(workspace)
     out = folder / "report.json"
     out.unlink(missing_ok=True)
     env = {"PYTHONDONTWRITEBYTECODE": "1", "THESEUS_RECORD": "0"}
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (PLUGIN_DIR, os.environ.get("PYTHONPATH", "")) if p
     )
-    env["PYTEST_ADDOPTS"] = f"-p {PLUGIN_MODULE} {PLAIN_ASSERTS}"
-    env["THESEUS_REPAIR_OUT"] = f"{PLUGIN_DIR}/report.json"
+    env["PYTEST_ADDOPTS"] = f"-p {plugin} {PLAIN_ASSERTS}"
+    env["THESEUS_REPORT_JSON"] = f"{PLUGIN_DIR}/report.json"
     if cover:
-        env["THESEUS_REPAIR_COVER"] = os.pathsep.join(cover)
+        env["THESEUS_REPORT_COVER"] = os.pathsep.join(cover)
     if select is not None:
         (folder / "select.txt").write_text("\n".join(select) + "\n", encoding="utf-8")
-        env["THESEUS_REPAIR_SELECT"] = f"{PLUGIN_DIR}/select.txt"
+        env["THESEUS_REPORT_SELECT"] = f"{PLUGIN_DIR}/select.txt"
     if failfast:
-        env["THESEUS_REPAIR_FAILFAST"] = "1"
+        env["THESEUS_REPORT_FAILFAST"] = "1"
     proc = run_shell(command, workspace, timeout=timeout, extra=env)
-    run = TestRun(proc.returncode, proc.output, proc.duration, proc.timed_out)
+    run = TrialRun(proc.returncode, proc.output, proc.duration, proc.timed_out)
     if out.is_file():
         try:
             report = json.loads(out.read_text(encoding="utf-8"))

@@ -16,10 +16,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from theseus.propose.base import Budget, ValidationOutcome
+from theseus.propose.base import SearchBudget, ValidationOutcome
 from theseus.propose.repair.mutants import Mutant, combine
 
-Progress = Callable[[int, int, int], None]  # tried, queued, fixes found
+SearchProgress = Callable[[int, int, int], None]  # tried, queued, fixes found
 Admissible = Callable[[Mutant], bool]
 PAIR_POOL = 14
 MAX_PAIRS = 150
@@ -50,10 +50,10 @@ class SearchResult:
 def _run_round(
     mutants: Sequence[Mutant],
     checkers: Sequence[Checker],
-    budget: Budget,
+    budget: SearchBudget,
     want: int,
     result: SearchResult,
-    progress: Progress | None,
+    progress: SearchProgress | None,
     admissible: Admissible | None,
 ) -> None:
     lock = threading.Lock()
@@ -133,12 +133,12 @@ def pairs(
 def search(
     mutants: Sequence[Mutant],
     checkers: Sequence[Checker],
-    budget: Budget,
+    budget: SearchBudget,
     *,
     originals: Mapping[str, str],
     alternatives: int = 1,
     second_round: bool = True,
-    progress: Progress | None = None,
+    progress: SearchProgress | None = None,
     admissible: Admissible | None = None,
 ) -> SearchResult:
     """Validate ``mutants`` (already ranked best first) until ``alternatives`` pass.

@@ -17,14 +17,14 @@ from pathlib import Path
 from theseus.change.apply import patched_texts
 from theseus.change.workspace import EXCLUDED_DIRS
 from theseus.propose.base import ValidationOutcome
-from theseus.propose.repair.runner import TestRun, install_plugin, run_tests
+from theseus.propose.repair.runner import TrialRun, install_repair_plugin, run_tests
 
 
 def copy_project(root: Path) -> Path:
     """A throwaway copy of the project (minus caches, VCS data and virtualenvs)."""
     target = Path(tempfile.mkdtemp(prefix="theseus-repair-")) / "ws"
     shutil.copytree(root, target, ignore=shutil.ignore_patterns(*EXCLUDED_DIRS, "*.pyc"))
-    install_plugin(target)
+    install_repair_plugin(target)
     return target
 
 
@@ -81,7 +81,7 @@ class Worker:
         return ValidationOutcome(full.passed, fixed, total, broke, _why(full, "test command"))
 
 
-def _why(run: TestRun, what: str) -> str:
+def _why(run: TrialRun, what: str) -> str:
     if run.timed_out:
         return f"{what} timed out"
     if run.passed:

@@ -26,15 +26,12 @@ from typing import IO, Any
 
 import httpx
 
-from theseus.errors import TheseusError
+from theseus.errors import LiveError
+from theseus.paths import DEFAULT_EVIDENCE_STORE, STATE_DIR
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
 TRAFFIC_TIMEOUT = 300.0
-
-
-class LiveError(TheseusError):
-    """The demo's live service or its traffic could not start or run."""
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -49,7 +46,7 @@ def demo_env(folder: Path) -> dict[str, str]:
     stray PYTHONPATH from the caller, no bytecode files in the agent's repository."""
     env = dict(os.environ)
     env.update(
-        THESEUS_EVIDENCE_DB=str(folder / ".theseus" / "evidence.db"),
+        THESEUS_EVIDENCE_DB=str(folder / DEFAULT_EVIDENCE_STORE),
         THESEUS_RECORD="1",
         PYTHONDONTWRITEBYTECODE="1",
     )
@@ -69,7 +66,7 @@ class LiveService:
     @classmethod
     def start(cls, folder: Path, port: int, *, timeout: float = START_TIMEOUT) -> LiveService:
         """Start the service on ``port`` and wait until /health answers."""
-        log = folder / ".theseus" / "logs" / "serve.log"
+        log = folder / STATE_DIR / "logs" / "serve.log"
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as sink:
             process = subprocess.Popen(

@@ -27,7 +27,8 @@ from typing import Any
 
 import httpx
 
-from theseus.runtime.loadgen import Load
+from theseus.bench.loadgen import Load
+from theseus.paths import STATE_DIR
 
 MESSAGES: list[Any] = [
     {"text": "hello", "date": "2024-05-01"},
@@ -101,9 +102,9 @@ def _commit(root: Path, message: str) -> str:
 def make_repo(source: Path, root: Path) -> dict[str, str]:
     """The agent as a git repo with the bench's versions; returns commits by name."""
     shutil.copytree(
-        source, root, ignore=shutil.ignore_patterns(".theseus", "__pycache__", ".pytest_cache")
+        source, root, ignore=shutil.ignore_patterns(STATE_DIR, "__pycache__", ".pytest_cache")
     )
-    (root / ".gitignore").write_text(".theseus/\n__pycache__/\n")
+    (root / ".gitignore").write_text(f"{STATE_DIR}/\n__pycache__/\n")
     config = root / "theseus.toml"
     config.write_text(config.read_text() + RUNTIME)
     _git(root, "init", "-q", "-b", "main")
@@ -283,7 +284,7 @@ async def _restart_run(
         argv = [
             sys.executable,
             "-m",
-            "theseus.runtime.restart_baseline",
+            "theseus.bench.restart_baseline",
             "--root",
             str(trees[name]),
             "--entrypoint",

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from theseus.evolve.live import deploy_and_watch
+from theseus.runtime.client import DeployVerdict, deploy_and_watch
 
 NEW, OLD = "b" * 40, "a" * 40
 Route = Callable[[int], tuple[int, Any]]  # call number -> (status, JSON body or None)
@@ -65,7 +65,7 @@ def test_still_current_after_the_watch_is_healthy(service: Any) -> None:
 
     url = service({"/deploy": _deployed, "/health": health})
     verdict = deploy_and_watch(url, NEW, health_window=5.0, grace=5.0)
-    assert verdict["verdict"] == "healthy" and verdict["live"] == NEW
+    assert verdict.verdict == "healthy" and verdict.live == NEW
 
 
 def test_a_rollback_carries_the_services_reason(service: Any) -> None:
@@ -82,8 +82,8 @@ def test_a_rollback_carries_the_services_reason(service: Any) -> None:
         }
     )
     verdict = deploy_and_watch(url, NEW, health_window=5.0, grace=5.0)
-    assert verdict["verdict"] == "rolled_back" and verdict["reason"] == reason
-    assert verdict["live"] == OLD
+    assert verdict.verdict == "rolled_back" and verdict.reason == reason
+    assert verdict.live == OLD
 
 
 def test_a_rollback_without_history_still_says_what_was_seen(service: Any) -> None:
@@ -91,23 +91,23 @@ def test_a_rollback_without_history_still_says_what_was_seen(service: Any) -> No
         {"/deploy": _deployed, "/health": lambda n: (200, {"current": OLD, "watching": None})}
     )
     verdict = deploy_and_watch(url, NEW, health_window=5.0, grace=5.0)
-    assert verdict["verdict"] == "rolled_back"
-    assert "no longer the live version" in verdict["reason"]
+    assert verdict.verdict == "rolled_back"
+    assert "no longer the live version" in verdict.reason
 
 
 def test_a_refused_deploy_is_deploy_failed_with_the_services_error(service: Any) -> None:
     url = service({"/deploy": lambda n: (409, {"error": "a deploy is already in progress"})})
     verdict = deploy_and_watch(url, NEW, health_window=5.0, grace=5.0)
-    assert verdict == {"verdict": "deploy_failed", "reason": "a deploy is already in progress"}
+    assert verdict == DeployVerdict("deploy_failed", "a deploy is already in progress")
 
 
 def test_a_service_that_stops_answering_is_not_called_a_rollback(service: Any) -> None:
     url = service({"/deploy": _deployed, "/health": lambda n: (500, None)})
     verdict = deploy_and_watch(url, NEW, health_window=0.5, grace=0.5)
-    assert verdict["verdict"] == "deploy_failed"
-    assert "stopped answering /health" in verdict["reason"]
+    assert verdict.verdict == "deploy_failed"
+    assert "stopped answering /health" in verdict.reason
 
 
 def test_an_unreachable_service_is_deploy_failed() -> None:
     verdict = deploy_and_watch("http://127.0.0.1:9", NEW, health_window=0.5, grace=0.5)
-    assert verdict["verdict"] == "deploy_failed" and "unreachable" in verdict["reason"]
+    assert verdict.verdict == "deploy_failed" and "unreachable" in verdict.reason

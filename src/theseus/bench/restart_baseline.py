@@ -2,7 +2,7 @@
 sessions in that process's memory; a new version means stopping it and starting another.
 
 Same HTTP API as ``theseus serve`` for messages, so the benchmark drives both alike.
-Run: ``python -m theseus.runtime.restart_baseline --root DIR --entrypoint mod:fn --port P``.
+Run: ``python -m theseus.bench.restart_baseline --root DIR --entrypoint mod:fn --port P``.
 """
 
 from __future__ import annotations

@@ -21,14 +21,11 @@ from typing import Any
 
 from theseus.change import Candidate, current_commit, make_diff
 from theseus.config import Settings, load_settings
-from theseus.demo_live import BackgroundTraffic, LiveService, traffic_argv
-from theseus.evidence.curator import curate
-from theseus.evidence.records import FailureBatch
-from theseus.evidence.store import EvidenceStore
+from theseus.demo.live import BackgroundTraffic, LiveService, traffic_argv
+from theseus.evidence import EvidenceStore, FailureBatch, curate
 from theseus.evolve import CycleReport, SignatureOutcome, evolve
-from theseus.lineage import git
-from theseus.lineage.state import open_archive, open_audit
-from theseus.verify.pipeline import store_verification, verify_candidate
+from theseus.lineage import open_archive, open_audit, versions
+from theseus.verify import store_verification, verify_candidate
 
 BACKGROUND_RATE = 30.0  # requests per second while evolving: real load, CPU left to evolve
 BAD_FILE = "support_agent/skills/units.py"
@@ -63,7 +60,7 @@ class EvolutionResult:
                     "candidate": o.candidate_id,
                     "diff": o.diff,
                     "seconds": o.seconds,
-                    "deploy": o.deploy,
+                    "deploy": o.deploy.as_json() if o.deploy is not None else None,
                 }
                 for o in self.fixes
             ],
@@ -217,7 +214,7 @@ def run_evolution(
         "replay_requests": int(again.get("requests", 0)),
     }
     result.dropped = int(during.get("dropped", 0)) + int(again.get("dropped", 0))
-    result.versions = [v.as_dict() for v in git.versions(folder)]
+    result.versions = [v.as_dict() for v in versions(folder)]
     verdict = open_audit(folder).verify()
     result.audit_verified, result.audit_records = verdict.ok, verdict.records
     return result

@@ -1,15 +1,21 @@
-"""A pytest plugin the repair engine loads into the project's own test run.
+"""The one pytest plugin Theseus loads into a test run: verification's and the repair engine's.
 
-It is copied next to the workspace and loaded with ``PYTEST_ADDOPTS=-p ...``, so it works
-with whatever command the user gave (``pytest``, ``python -m pytest tests/``, ``make test``)
-without changing it. It depends on pytest and, for coverage, coverage.py only: never on
-Theseus, because the test interpreter may not have Theseus installed.
+It is copied into the workspace (:func:`theseus.verify.testrun.install_plugin`) and loaded
+with ``-p`` (on the command line or in ``PYTEST_ADDOPTS``), so it works with whatever
+command the user gave (``pytest``, ``python -m pytest tests/``, ``make test``) without
+changing it. It depends on pytest and, for coverage, coverage.py only: never on Theseus,
+because the sandboxed test interpreter may not have Theseus installed.
 
-Environment (all optional except the output path):
-  THESEUS_REPAIR_OUT       JSON file to write: outcomes, traceback frames, per-test lines
-  THESEUS_REPAIR_COVER     os.pathsep-separated source files to measure per test
-  THESEUS_REPAIR_SELECT    file of node ids (one a line): run only these, in that order
-  THESEUS_REPAIR_FAILFAST  "1": stop the session at the first failing test
+Environment (every part is optional; each turns one job on):
+  THESEUS_REPORT_PATH      JSONL file: one line per test phase, flushed at once, so when the
+                           sandbox kills pytest for a timeout or a crash, the lines written so
+                           far still say which tests finished and which one was running
+                           (verification reads it)
+  THESEUS_REPORT_JSON      JSON file written at the end: outcomes, traceback frames and
+                           per-test lines (the repair engine reads it)
+  THESEUS_REPORT_COVER     os.pathsep-separated source files to measure per test
+  THESEUS_REPORT_SELECT    file of node ids (one a line): run only these, in that order
+  THESEUS_REPORT_FAILFAST  "1": stop the session at the first failing test
 
 Per-test coverage uses coverage.py dynamic contexts: the context is switched to the node id
 before each test, so one coverage session gives the lines each test executed.
@@ -24,6 +30,14 @@ from typing import Any
 import pytest
 
 _STATE: dict[str, Any] = {"outcomes": {}, "frames": {}, "cov": None, "collected": 0}
+_EVENTS = os.environ.get("THESEUS_REPORT_PATH")
+
+
+def _event(event: dict[str, Any]) -> None:
+    if _EVENTS:
+        with open(_EVENTS, "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(event) + "\n")
+            handle.flush()
 
 
 def _rel(path: str) -> str:
@@ -34,9 +48,9 @@ def _rel(path: str) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if os.environ.get("THESEUS_REPAIR_FAILFAST") == "1":
+    if os.environ.get("THESEUS_REPORT_FAILFAST") == "1":
         config.option.maxfail = 1  # what `-x` sets: pytest stops after the first failure
-    files = [f for f in os.environ.get("THESEUS_REPAIR_COVER", "").split(os.pathsep) if f]
+    files = [f for f in os.environ.get("THESEUS_REPORT_COVER", "").split(os.pathsep) if f]
     if not files:
         return
     try:
@@ -51,7 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(
     session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
 ) -> None:
-    select = os.environ.get("THESEUS_REPAIR_SELECT")
+    select = os.environ.get("THESEUS_REPORT_SELECT")
     if select:
         with open(select, encoding="utf-8") as handle:
             wanted = [line.strip() for line in handle if line.strip()]
@@ -73,10 +87,43 @@ def pytest_runtest_call(item: pytest.Item) -> Any:
         cov.switch_context("")
 
 
+def pytest_runtest_logstart(nodeid: str, location: tuple[str, int | None, str]) -> None:
+    _event({"event": "start", "nodeid": nodeid})
+
+
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     outcomes: dict[str, str] = _STATE["outcomes"]
     if report.when == "call" or (report.when == "setup" and not report.passed):
         outcomes[report.nodeid] = "skipped" if report.skipped else report.outcome
+    if not _EVENTS:
+        return
+    message = ""
+    if report.failed:
+        message = str(report.longreprtext)[-2000:]
+    elif report.skipped and isinstance(report.longrepr, tuple):
+        message = str(report.longrepr[2])
+    _event(
+        {
+            "event": "report",
+            "nodeid": report.nodeid,
+            "when": report.when,
+            "outcome": report.outcome,
+            "xfail": hasattr(report, "wasxfail"),
+            "duration": report.duration,
+            "message": message,
+        }
+    )
+
+
+def pytest_collectreport(report: pytest.CollectReport) -> None:
+    if report.failed:
+        _event(
+            {
+                "event": "collect_error",
+                "nodeid": report.nodeid,
+                "message": str(report.longreprtext)[-2000:],
+            }
+        )
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -91,7 +138,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    out = os.environ.get("THESEUS_REPAIR_OUT")
+    _event({"event": "finish", "exitstatus": int(exitstatus)})
+    out = os.environ.get("THESEUS_REPORT_JSON")
     if not out:
         return
     lines: dict[str, dict[str, list[int]]] = {}
