@@ -28,13 +28,25 @@ from typing import Any
 
 from theseus.errors import TheseusError
 from theseus.propose.repair.engine import RepairOptions, repair
-from theseus.propose.repair.runner import base_env
 
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "repair" / "corpus.json"
 PROGRAMS = HERE / "repair" / "programs"
 SEEDED = HERE.parent / "examples" / "support_agent" / "seeded_bugs.json"
 HELDOUT = "python -m pytest -q -p no:cacheprovider heldout"
+
+
+def base_env() -> dict[str, str]:
+    """The environment of the benchmark's own (trusted, unsandboxed) runs of held-out tests:
+    no bytecode caches (a same-size mutant written in the same second would otherwise load
+    stale bytecode), no evidence recording, and this interpreter's folder first on PATH."""
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env["THESEUS_RECORD"] = "0"
+    env.pop("PYTEST_ADDOPTS", None)
+    env.pop("COVERAGE_PROCESS_START", None)
+    return env
 
 
 def _pytest(folder: Path, command: str) -> bool:
