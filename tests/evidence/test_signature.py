@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from theseus.evidence.records import ErrorInfo, FailureReport, Frame, TaskRecord
@@ -47,6 +47,7 @@ def test_normalise_examples() -> None:
     assert len(normalise_message("x " * 500)) == MAX_MESSAGE
 
 
+@example(message="'\n'")  # a quoted line break: found by hypothesis on a fresh clone
 @given(st.text(max_size=300))
 def test_normalise_is_idempotent(message: str) -> None:
     once = normalise_message(message)

@@ -54,7 +54,9 @@ def normalise_message(message: str) -> str:
 
     Idempotent, and two messages that differ only in such values normalise equally.
     """
-    text = _QUOTED.sub("<str>", message)
+    # whitespace first: a quoted value broken over lines ("'\n'") is one value once its
+    # line break is a space, and would otherwise become one only on a second pass
+    text = _QUOTED.sub("<str>", _SPACE.sub(" ", message))
     text = _UUID.sub("<id>", text)
     text = _HEX.sub("<hex>", text)
     text = _NUMBER.sub("<num>", text)
