@@ -6,6 +6,11 @@ For each backend that works here, runs `python -c pass` through `run_sandboxed` 
 same interleaved loop, plainly through `subprocess.run` (same interpreter, same minimal env),
 and reports medians, the overhead in ms and the ratio to plain. Interleaving makes the
 comparison fair on a busy machine: both see the same load at the same moment.
+
+It also runs `python -c pass` through bubblewrap's bare command line twice in the same loop:
+as it was before the safety work of issue 14 (the whole host root bound read-only, root
+inside), and as it is now (the allowlisted view, an unprivileged uid via setpriv, the seccomp
+filter), so the cost of the added protections is a difference measured side by side.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 
 from theseus.verify.sandbox import BACKENDS, Limits, run_sandboxed, sandbox_env
 from theseus.verify.sandbox.backends import bwrap_argv, probe
+from theseus.verify.sandbox.seccomp import seccomp_pipe
 
 TARGET_MS, TARGET_RATIO = 30.0, 1.5
 
@@ -36,17 +42,34 @@ def plain(ws: Path) -> float:
 
 def sandboxed(ws: Path, backend: str) -> float:
     started = time.perf_counter()
-    result = run_sandboxed(["python", "-c", "pass"], ws, Limits(timeout=30), backend=backend)
+    result = run_sandboxed(
+        ["python", "-c", "pass"], ws, Limits(timeout=30), backend=backend, allow_weak=True
+    )
     elapsed = time.perf_counter() - started
     if not result.ok:
         raise SystemExit(f"{backend}: python -c pass failed in the sandbox: {result.reason}")
     return elapsed
 
 
-def raw(argv: list[str]) -> float:
+def raw(argv: list[str], env: dict[str, str] | None = None, seccomp: bool = False) -> float:
+    fd = seccomp_pipe() if seccomp else None
+    argv = [a if a != "SECCOMP_FD" else str(fd) for a in argv]
     started = time.perf_counter()
-    subprocess.run(argv, check=True)
+    try:
+        subprocess.run(argv, check=True, env=env, pass_fds=() if fd is None else (fd,))
+    finally:
+        if fd is not None:
+            os.close(fd)
     return time.perf_counter() - started
+
+
+def bwrap_before(ws: Path) -> list[str]:
+    """The bubblewrap command line before issue 14: the host root read-only, root inside."""
+    return [
+        "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+        "--bind", str(ws), str(ws), "--unshare-net", "--unshare-pid", "--unshare-ipc",
+        "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--chdir", str(ws), "--",
+    ]  # fmt: skip
 
 
 def main() -> None:
@@ -65,6 +88,11 @@ def main() -> None:
         plain(ws)
         times: dict[str, list[float]] = {"plain": [], **{name: [] for name in backends}}
         times["true"], times["bwrap true"] = [], []
+        times["bwrap before: python -c pass"], times["bwrap now: python -c pass"] = [], []
+        env = sandbox_env(ws, "bwrap", None)
+        now = [*bwrap_argv(ws, ws, (), seccomp_fd=-1), "python", "-c", "pass"]
+        now = ["SECCOMP_FD" if a == "-1" else a for a in now]
+        os.chmod(ws, 0o777)
         for _ in range(args.runs):
             times["plain"].append(plain(ws))
             for name in backends:
@@ -72,6 +100,9 @@ def main() -> None:
             if "bwrap" in backends:  # bubblewrap's own setup cost, without Python or Theseus
                 times["true"].append(raw(["true"]))
                 times["bwrap true"].append(raw([*bwrap_argv(ws, ws, ()), "true"]))
+                before = [*bwrap_before(ws), "python", "-c", "pass"]
+                times["bwrap before: python -c pass"].append(raw(before, env))
+                times["bwrap now: python -c pass"].append(raw(now, env, seccomp=True))
     base = statistics.median(times["plain"]) * 1000
     rows = [f"| plain `python -c pass` | {base:.1f} | - | 1.00x | |"]
     for name in backends:
@@ -89,6 +120,13 @@ def main() -> None:
         rows.append(
             f"| (bwrap setup alone: `bwrap <same flags> true` - `true`) | | {bare * 1000:+.1f} | | |"
         )
+    if times["bwrap before: python -c pass"]:
+        old = statistics.median(times["bwrap before: python -c pass"]) * 1000
+        new = statistics.median(times["bwrap now: python -c pass"]) * 1000
+        rows.append(f"| bwrap before issue 14 (host root read-only, root inside) | {old:.1f} | "
+                    f"{old - base:+.1f} | {old / base:.2f}x | |")  # fmt: skip
+        rows.append(f"| bwrap now (allowlist, uid 65534, seccomp) | {new:.1f} | "
+                    f"{new - base:+.1f} | {new / base:.2f}x | now/before {new / old:.2f}x |")  # fmt: skip
     report = "\n".join(
         [
             "# Sandbox overhead per trial",

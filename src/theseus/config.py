@@ -176,6 +176,25 @@ class PolicySettings(_Section):
     forbidden_names: list[str] = Field(
         default_factory=list, description="extra dotted names to forbid, e.g. 'shutil.move'"
     )
+    allowed_imports: list[Annotated[str, Field(pattern=r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")]] = (
+        Field(
+            default_factory=lambda: [
+                *("__future__", "abc", "array", "base64", "binascii", "bisect", "calendar"),
+                *("cmath", "collections", "colorsys", "copy", "dataclasses", "datetime"),
+                *("decimal", "difflib", "enum", "fractions", "functools", "graphlib"),
+                *("hashlib", "heapq", "hmac", "html", "itertools", "json", "keyword", "math"),
+                *("numbers", "operator", "pprint", "random", "re", "reprlib", "statistics"),
+                *("string", "struct", "textwrap", "typing", "unicodedata", "uuid", "zoneinfo"),
+            ],
+            description="modules any candidate may newly import (submodules included), besides"
+            " what the changed module already imports and the agent's own package",
+        )
+    )
+    capability_changes: Literal["reject", "consent"] = Field(
+        default="reject",
+        description="an import beyond the allowlist: a violation, or a report that needs consent",
+    )
+    secrets: bool = Field(default=True, description="reject a diff that adds a key or token")
 
 
 class VerifySettings(_Section):
@@ -186,6 +205,17 @@ class VerifySettings(_Section):
     cpu_seconds: int = Field(default=600, ge=1)
     max_processes: int = Field(default=256, ge=8)
     max_file_mb: int = Field(default=256, ge=1)
+    tmp_mb: int = Field(default=256, ge=1, description="size of the sandbox's private /tmp")
+    read_only_paths: list[str] = Field(
+        default_factory=list,
+        description="more host paths the sandbox may read (it sees /usr, the Python"
+        " environment and a few /etc files; never /root, /home, /run or secrets)",
+    )
+    allow_weak_sandbox: bool = Field(
+        default=False,
+        description="run candidate code even where only the rlimits backend works (it"
+        " isolates nothing); off, verification refuses instead",
+    )
     fail_fast: bool = Field(
         default=True, description="stop verifying a candidate at its first unfixed replay case"
     )
@@ -218,6 +248,23 @@ class RuntimeSettings(_Section):
     max_error_rate_increase: float = Field(default=0.05, ge=0.0)
     max_p95_ratio: float = Field(default=2.0, ge=1.0)
     call_timeout: float = Field(default=30.0, gt=0)
+    admin_token_env: str = Field(
+        default="THESEUS_ADMIN_TOKEN",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="environment variable holding the control-plane credential",
+    )
+    admin_token_file: str | None = Field(
+        default=None,
+        description="file holding the credential (relative to the project), if not the env var;"
+        " with neither, `theseus serve` makes .theseus/admin.token (mode 0600)",
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, description="larger request bodies get 413, unread"
+    )
+    session_tokens: bool = Field(
+        default=True,
+        description="a session's messages and state need the token its first reply gave",
+    )
 
 
 class BudgetSettings(_Section):

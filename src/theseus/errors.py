@@ -24,6 +24,8 @@ The whole hierarchy (``tests/test_errors.py`` checks that this tree is complete 
     ├── WebhookError             the consent webhook cannot be configured, reached or answered
     ├── ServiceError             a live call failed; carries its HTTP status (theseus.runtime.failures)
     │   ├── BadRequest           400: the request itself is wrong
+    │   ├── Unauthorized         401: no (or a wrong) credential for this endpoint
+    │   ├── Refused              403: authenticated, but not allowed (an unpromoted commit)
     │   ├── UnknownVersion       404: no such version
     │   ├── NoSession            404: no such session
     │   ├── DeployFailed         409: a deploy did not reach cut-over

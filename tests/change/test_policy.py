@@ -11,7 +11,7 @@ import pytest
 from theseus.change import Candidate, PolicyReport, check_policy, make_diff
 from theseus.change.policy import find_constructs, is_test_file
 from theseus.change.policy.constructs import CATEGORIES
-from theseus.config import Settings
+from theseus.config import PolicySettings, Settings
 from theseus.errors import ConfigError, PolicyViolation
 
 SettingsFor = Callable[..., Settings]
@@ -193,8 +193,17 @@ def test_forbidden_constructs(
 def test_harmless_code_is_not_forbidden(
     project: Path, settings_for: SettingsFor, code: str
 ) -> None:
-    report = check(project, settings_for, {SKILLS: code + BASE})
+    # pathlib and urllib are capabilities beyond the default allowlist: a project allows them
+    allowed = [*PolicySettings().allowed_imports, "pathlib", "urllib"]
+    report = check(project, settings_for, {SKILLS: code + BASE}, allowed_imports=allowed)
     assert report.ok, report.summary()
+
+
+def test_a_new_import_beyond_the_allowlist_is_a_capability_violation(
+    project: Path, settings_for: SettingsFor
+) -> None:
+    report = check(project, settings_for, {SKILLS: "from pathlib import Path\n" + BASE})
+    assert rules(report) == ["capability"], report.summary()
 
 
 def test_preexisting_forbidden_code_is_not_blamed(project: Path, settings_for: SettingsFor) -> None:
@@ -211,8 +220,16 @@ def test_preexisting_forbidden_code_is_not_blamed(project: Path, settings_for: S
 
 def test_forbidden_is_configurable(project: Path, settings_for: SettingsFor) -> None:
     code = {SKILLS: "import requests\nimport shutil\nshutil.move('a', 'b')\n" + BASE}
-    assert check(project, settings_for, code, forbidden=["process"]).ok
-    report = check(project, settings_for, code, forbidden=[], forbidden_names=["shutil.move"])
+    allowed = ["requests", "shutil"]
+    assert check(project, settings_for, code, forbidden=["process"], allowed_imports=allowed).ok
+    report = check(
+        project,
+        settings_for,
+        code,
+        forbidden=[],
+        forbidden_names=["shutil.move"],
+        allowed_imports=allowed,
+    )
     assert rules(report) == ["forbidden-custom"] and report.violations[0].line == 3
     with pytest.raises(ConfigError, match="unknown category 'nope'"):
         check(project, settings_for, code, forbidden=["nope"])

@@ -48,7 +48,7 @@ class Service:
         self.sup = Supervisor(self.settings, env=env)
         self.server = uvicorn.Server(
             uvicorn.Config(
-                create_app(self.sup, start_ref="HEAD"),
+                create_app(self.sup, admin_token=None, start_ref="HEAD"),
                 host="127.0.0.1",
                 port=0,
                 log_level="warning",

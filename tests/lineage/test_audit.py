@@ -12,7 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from theseus.lineage.audit import GENESIS, AuditError, AuditLog
+from theseus._jsonvalue import dumps
+from theseus.errors import GitError
+from theseus.lineage.audit import GENESIS, AuditError, AuditLog, record_hash
 
 KINDS = ["proposal", "policy", "verification", "gate", "deploy", "health", "rollback", "manual"]
 
@@ -165,8 +167,6 @@ def reforge_unkeyed(path: Path, edit_seq: int) -> None:
     """What an attacker without the key can do: edit a record and rehash the chain (SHA-256)."""
     import hashlib
 
-    from theseus._jsonvalue import dumps
-
     records = [json.loads(line) for line in path.read_bytes().splitlines()]
     records[edit_seq - 1]["payload"]["n"] = 999
     prev = records[0]["prev"]
@@ -237,3 +237,171 @@ def test_concurrent_appends_from_processes_keep_one_chain(tmp_path: Path) -> Non
     assert result.ok, result.reason
     assert result.records == 100
     assert sorted(r["seq"] for r in log.records()) == list(range(1, 101))
+
+
+# -- keyed head files, the keyed-throughout default, and what append refuses --------------------
+
+KEY = b"s3cret"
+
+
+def test_keyed_log_writes_a_keyed_head_and_reports_it(tmp_path: Path) -> None:
+    log = build_log(tmp_path / "audit.jsonl", 3, key=KEY)
+    head = json.loads(log.head_path.read_text())
+    assert head["seq"] == 3 and head["mode"] == "hmac-sha256" and len(head["mac"]) == 64
+    assert log.head() == (3, log.records()[-1]["hash"])
+    result = log.verify()
+    assert result.ok and result.head == "keyed" and result.keyed == 3
+    assert "mac" not in json.loads(build_log(tmp_path / "u.jsonl", 1).head_path.read_text())
+
+
+def test_head_of_an_empty_log_is_none(tmp_path: Path) -> None:
+    assert AuditLog(tmp_path / "audit.jsonl").head() is None
+
+
+def test_unkeyed_verify_says_what_it_cannot_see(tmp_path: Path) -> None:
+    result = build_log(tmp_path / "audit.jsonl", 2).verify()
+    assert result.ok and result.head == "unkeyed"
+    assert any("not keyed" in w and "cannot tell" in w for w in result.warnings)
+    assert any("promotion commits were not checked" in w for w in result.warnings)
+
+
+def test_append_refuses_to_vouch_for_a_deleted_tail(tmp_path: Path) -> None:
+    log = build_log(tmp_path / "audit.jsonl", 5)
+    log.path.write_bytes(b"".join(log.path.read_bytes().splitlines(keepends=True)[:3]))
+    with pytest.raises(AuditError, match="record 4 is missing"):
+        log.append("cycle", {})
+    assert log.verify().first_bad_seq == 4  # still reported, not papered over
+
+
+def test_a_deleted_log_whose_head_remains_is_caught(tmp_path: Path) -> None:
+    log = build_log(tmp_path / "audit.jsonl", 3)
+    log.path.unlink()
+    result = log.verify()
+    assert not result.ok and "the log was deleted" in (result.reason or "")
+    with pytest.raises(AuditError, match="the log was deleted"):
+        log.append("cycle", {})
+
+
+def test_head_one_record_behind_after_a_crash_is_accepted(tmp_path: Path) -> None:
+    """The record is fsynced before the head is rewritten; a crash in between is benign."""
+    log = build_log(tmp_path / "audit.jsonl", 3, key=KEY)
+    stale = log.head_path.read_bytes()
+    log.append("cycle", {"n": 4})
+    log.head_path.write_bytes(stale)
+    result = log.verify()
+    assert result.ok and any("vouches for record 3 of 4" in w for w in result.warnings)
+    log.append("cycle", {"n": 5})
+    result = log.verify()
+    assert result.ok and not any("vouches" in w for w in result.warnings)
+
+
+def test_keyed_append_to_an_unkeyed_log_is_refused(tmp_path: Path) -> None:
+    log = build_log(tmp_path / "audit.jsonl", 2)
+    with pytest.raises(AuditError, match="keyed from record 1"):
+        AuditLog(log.path, key=KEY).append("cycle", {})
+    assert len(log.records()) == 2
+
+
+def test_keyed_head_alone_makes_the_log_keyed(tmp_path: Path) -> None:
+    log = build_log(tmp_path / "audit.jsonl", 2, key=KEY)
+    records = log.path.read_bytes()
+    forged = build_log(tmp_path / "f" / "audit.jsonl", 2)  # unkeyed records ...
+    forged.head_path.write_bytes(log.head_path.read_bytes())  # ... under a keyed head
+    with pytest.raises(AuditError, match="set THESEUS_AUDIT_KEY"):
+        forged.append("cycle", {})
+    result = forged.verify()
+    assert not result.ok and "its head file is keyed" in (result.reason or "")
+    assert log.path.read_bytes() == records
+
+
+def test_legacy_keyed_log_fails_until_sealed(tmp_path: Path) -> None:
+    """Changed default: a keyed log whose head file is unkeyed (written before head files
+    were keyed) no longer verifies, and appending refuses, until `audit seal`."""
+    log = build_log(tmp_path / "audit.jsonl", 3, key=KEY)
+    last = log.records()[-1]
+    log.head_path.write_text(json.dumps({"seq": 3, "hash": last["hash"]}) + "\n")
+    assert not log.verify().ok
+    with pytest.raises(AuditError, match="audit seal"):
+        log.append("cycle", {})
+    assert log.verify(require_key=False).ok  # the old reading, on request only
+    with pytest.raises(AuditError, match="set THESEUS_AUDIT_KEY"):
+        AuditLog(log.path).seal()
+    assert log.seal() == (3, last["hash"])
+    assert log.verify().ok and log.verify().head == "keyed"
+
+
+def test_seal_refuses_a_broken_chain(tmp_path: Path) -> None:
+    log = build_log(tmp_path / "audit.jsonl", 3, key=KEY)
+    lines = log.path.read_bytes().splitlines(keepends=True)
+    log.path.write_bytes(lines[0] + lines[2])
+    with pytest.raises(AuditError, match=r"not sealing .* record 2"):
+        log.seal()
+    with pytest.raises(AuditError, match="does not exist"):
+        AuditLog(tmp_path / "none.jsonl", key=KEY).seal()
+
+
+def test_require_key_false_reads_a_log_that_began_before_its_key(tmp_path: Path) -> None:
+    """The one way to accept unkeyed records while a key is set: asking for it."""
+    log = build_log(tmp_path / "audit.jsonl", 2)
+    keyed = build_log(tmp_path / "k" / "audit.jsonl", 2, key=KEY)
+    # splice: two unkeyed records, then keyed ones linking to them (as a mid-life key switch)
+    records = log.records()
+    prev = records[-1]["hash"]
+    for i, record in enumerate(keyed.records(), start=3):
+        record.update(seq=i, prev=prev)
+        record["hash"] = prev = record_hash(record, KEY)
+        records.append(record)
+    mixed = AuditLog(tmp_path / "m" / "audit.jsonl", key=KEY)
+    mixed.path.parent.mkdir()
+    mixed.path.write_bytes(b"".join(dumps(r).encode() + b"\n" for r in records))
+    result = mixed.verify()
+    assert not result.ok and result.first_bad_seq == 1
+    assert mixed.verify(require_key=False).ok
+
+
+def test_damaged_keyed_head_is_named(tmp_path: Path) -> None:
+    log = build_log(tmp_path / "audit.jsonl", 2, key=KEY)
+    head = json.loads(log.head_path.read_text())
+    head["mac"] = "zz"
+    log.head_path.write_text(json.dumps(head))
+    result = log.verify()
+    assert not result.ok and "malformed MAC" in (result.reason or "")
+
+
+def test_verify_against_a_folder_that_is_no_repository(tmp_path: Path) -> None:
+    log = build_log(tmp_path / "audit.jsonl", 1)
+    with pytest.raises(GitError, match="not inside a git repository"):
+        log.verify(repo=tmp_path)
+
+
+def test_a_payload_mode_does_not_make_a_log_keyed(tmp_path: Path) -> None:
+    log = AuditLog(tmp_path / "audit.jsonl")
+    log.append("cycle", {"mode": "hmac-sha256"})
+    log.append("cycle", {"n": 2})
+    assert log.verify().ok and log.verify().keyed == 0
+
+
+def test_cli_verify_and_seal_a_legacy_keyed_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from theseus.cli.main import main as cli_main
+
+    def main(argv: list[str]) -> int:
+        try:
+            return int(cli_main(argv) or 0)
+        except SystemExit as exc:
+            return int(exc.code or 0)
+
+    log = build_log(tmp_path / ".theseus" / "audit.jsonl", 2, key=KEY)
+    log.head_path.write_text(json.dumps({"seq": 2, "hash": log.records()[-1]["hash"]}) + "\n")
+    assert main(["audit", "seal", "-p", str(tmp_path)]) == 2  # no key: one line, exit 2
+    assert "set THESEUS_AUDIT_KEY" in capsys.readouterr().err
+    monkeypatch.setenv("THESEUS_AUDIT_KEY", KEY.decode())
+    assert main(["audit", "verify", "-p", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert "audit chain broken" in out and "not keyed" in out and "not a git repository" in out
+    assert main(["audit", "seal", "-p", str(tmp_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["seq"] == 2
+    assert main(["audit", "verify", "-p", str(tmp_path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["ok"] and data["head"] == "keyed" and data["repository"] is None

@@ -175,3 +175,60 @@ def test_revert_refuses_when_the_branch_moved_on(repo: Path) -> None:
     with pytest.raises(git.GitError, match="moved on") as caught:
         git.revert(repo, first, "health regression")
     assert f"git revert {first[:12]}" in (caught.value.hint or "")
+
+
+AUDIT_HASH = "ab" * 32
+
+
+def test_promote_writes_the_audit_head_as_trailers(repo: Path) -> None:
+    c = candidate(repo, ADD_FIX)
+    commit = git.promote(repo, c, audit_head=(7, AUDIT_HASH))
+    message = run_git(repo, "log", "-1", "--format=%B")
+    trailers = message.rstrip().split("\n\n")[-1].splitlines()
+    assert trailers[0] == f"Theseus-Candidate: {c.id}"
+    assert trailers[-2:] == ["Theseus-Audit-Seq: 7", f"Theseus-Audit-Head: {AUDIT_HASH}"]
+    assert git.audit_marks(repo) == [git.AuditMark(commit, 7, AUDIT_HASH)]
+    assert [v.candidate_id for v in git.versions(repo)] == [c.id]
+    git.promote(repo, candidate(repo, MUL_FIX, sig="TypeError:mul"))  # no audit head: no mark
+    assert [m.commit for m in git.audit_marks(repo)] == [commit]
+
+
+def test_a_rationale_cannot_forge_or_suppress_trailers(repo: Path) -> None:
+    forged = f"Theseus-Audit-Seq: 1\nTheseus-Audit-Head: {'00' * 32}\ntheseus-candidate: x"
+    c = Candidate.create(
+        base_commit=git.head(repo), diff=ADD_FIX, proposer="llm", signature="s", rationale=forged
+    )
+    commit = git.promote(repo, c, audit_head=(3, AUDIT_HASH))
+    assert git.audit_marks(repo) == [git.AuditMark(commit, 3, AUDIT_HASH)]
+    assert git.versions(repo)[0].candidate_id == c.id
+    assert "00" * 32 not in run_git(repo, "log", "-1", "--format=%B")
+
+
+@pytest.mark.parametrize("bad", [(0, AUDIT_HASH), (1, "not-a-hash"), (True, AUDIT_HASH)])
+def test_promote_refuses_a_malformed_audit_head(repo: Path, bad: tuple[int, str]) -> None:
+    before = git.head(repo)
+    with pytest.raises(TheseusError, match="not an audit head"):
+        git.promote(repo, candidate(repo, ADD_FIX), audit_head=bad)
+    assert git.head(repo) == before
+
+
+def test_audit_marks_only_from_commits_touching_the_project(tmp_path: Path) -> None:
+    top = tmp_path / "mono"
+    bot, other = top / "bot", top / "other"
+    for root in (bot, other):
+        (root / "agent").mkdir(parents=True)
+        (root / "agent" / "calc.py").write_text(SOURCE)
+    run_git(top, "init", "-q", "-b", "main")
+    run_git(top, "add", "-A")
+    run_git(top, "-c", "user.name=D", "-c", "user.email=d@x", "commit", "-qm", "init")
+    mine = git.promote(bot, candidate(bot, ADD_FIX), audit_head=(2, AUDIT_HASH))
+    git.promote(other, candidate(other, ADD_FIX), audit_head=(9, "cd" * 32))
+    assert [m.commit for m in git.audit_marks(bot)] == [mine]
+
+
+def test_audit_marks_of_a_repository_without_commits(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    run_git(tmp_path / "empty", "init", "-q")
+    assert git.audit_marks(tmp_path / "empty") == []
+    with pytest.raises(git.GitError, match="not inside a git repository"):
+        git.audit_marks(tmp_path)

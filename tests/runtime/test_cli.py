@@ -61,31 +61,35 @@ def test_serve_deploy_rollback_and_clean_shutdown(agent: tuple[Path, dict[str, s
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        assert (
-            httpx.post(f"{url}/sessions/c/messages", json={"message": "x"}).json()["reply"]["count"]
-            == 1
-        )
+        first = httpx.post(f"{url}/sessions/c/messages", json={"message": "x"}).json()
+        assert first["reply"]["count"] == 1
+        own = {"X-Theseus-Session-Token": first["session_token"]}
 
-        done = _theseus("deploy", commits["v2"], "--url", url, "--json")
+        project = ("--project", str(root), "--url", url)
+        refused = _theseus("deploy", commits["v2"], *project)
+        assert refused.returncode == 2 and "not a commit the gate promoted" in refused.stderr
+        done = _theseus("deploy", commits["v2"], *project, "--force", "--json")
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["version"] == commits["v2"]
-        reply = httpx.post(f"{url}/sessions/c/messages", json={"message": "x"}).json()["reply"]
+        answer = httpx.post(f"{url}/sessions/c/messages", json={"message": "x"}, headers=own)
+        reply = answer.json()["reply"]
         assert reply == {"count": 2, "version": "v2", "migrations": 1, "pid": reply["pid"]}
 
-        unknown = _theseus("deploy", "no-such-commit", "--url", url)
+        unknown = _theseus("deploy", "no-such-commit", *project)
         assert (
             unknown.returncode == 4
             and "no commit" in unknown.stderr
             and "Traceback" not in unknown.stderr
         )
 
-        back = _theseus("rollback", "--url", url, "--json")
+        back = _theseus("rollback", *project, "--json")
         assert back.returncode == 0, back.stderr
         assert json.loads(back.stdout)["to"] == commits["v1"]
 
-        workers = [
-            pid for row in httpx.get(f"{url}/versions").json()["versions"] for pid in row["workers"]
-        ]
+        token = (root / ".theseus" / "admin.token").read_text().strip()
+        admin = {"Authorization": f"Bearer {token}"}
+        versions = httpx.get(f"{url}/versions", headers=admin).json()["versions"]
+        workers = [pid for row in versions for pid in row["workers"]]
         assert workers
     finally:
         serve.send_signal(signal.SIGTERM)
@@ -95,11 +99,17 @@ def test_serve_deploy_rollback_and_clean_shutdown(agent: tuple[Path, dict[str, s
     for pid in workers:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
-    audit = (root / ".theseus" / "audit.jsonl").read_text().splitlines()
-    kinds = [json.loads(line)["kind"] for line in audit]
+    audit = [
+        json.loads(line) for line in (root / ".theseus" / "audit.jsonl").read_text().splitlines()
+    ]
+    kinds = [record["kind"] for record in audit]
     assert "deploy" in kinds and "rollback" in kinds
+    forced = [r for r in audit if r["payload"].get("event") == "forced"]
+    assert forced and forced[0]["payload"]["version"] == commits["v2"]
+    assert forced[0]["actor"] == forced[0]["payload"]["actor"] != "runtime"
 
 
-def test_cli_without_a_service_says_so() -> None:
+def test_cli_without_a_service_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("THESEUS_ADMIN_TOKEN", "a-credential-long-enough")
     done = _theseus("rollback", "--url", f"http://127.0.0.1:{_port()}")
     assert done.returncode == 2 and "cannot reach the service" in done.stderr

@@ -13,15 +13,19 @@ from theseus.runtime.http import create_app
 from theseus.runtime.supervisor import Supervisor
 
 pytestmark = pytest.mark.e2e
+TOKEN = "test-admin-token-0123456789"
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def test_api(settings: Settings, commits: dict[str, str]) -> None:
     async def go() -> None:
         sup = Supervisor(settings)
         await sup.start(commits["v1"])
-        transport = httpx.ASGITransport(app=create_app(sup))
+        transport = httpx.ASGITransport(app=create_app(sup, admin_token=TOKEN))
         try:
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            async with httpx.AsyncClient(
+                transport=transport, base_url="http://t", headers=ADMIN
+            ) as client:
                 await check(client, commits)
         finally:
             await sup.close()
@@ -54,7 +58,8 @@ async def check(client: httpx.AsyncClient, commits: dict[str, str]) -> None:
         ("GET", "/events?limit=abc", None, 422),
         ("POST", "/deploy", {"commit": "no-such-ref"}, 404),
         ("POST", "/deploy", {"commit": "--help"}, 404),
-        ("POST", "/deploy", {"commit": commits["v1"]}, 409),
+        ("POST", "/deploy", {"commit": commits["v1"], "force": True}, 409),
+        ("POST", "/deploy", {"commit": commits["v2"]}, 403),  # not promoted by the gate
         ("POST", "/deploy", {"commit": "x", "canary_share": 2}, 422),
         ("POST", "/deploy", {}, 422),
         ("POST", "/rollback", {}, 404),

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import fresh_settings
+from agentrepo import fresh_settings
 from supervised import run
 
 from theseus.config import Settings

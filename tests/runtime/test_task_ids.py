@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import fresh_settings
+from agentrepo import fresh_settings
 from supervised import run
 
 import theseus
@@ -47,11 +47,12 @@ def test_replies_errors_and_timeouts_name_the_recorded_task(
         with pytest.raises(CallTimedOut) as timed_out:
             await sup.handle("slow", {"sleep": 3})
         client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(create_app(sup)), base_url="http://t"
+            transport=httpx.ASGITransport(create_app(sup, admin_token=None)), base_url="http://t"
         )
         async with client:
             ok = await client.post("/sessions/h/messages", json={"message": "x"})
-            boom = await client.post("/sessions/h/messages", json={"message": "boom"})
+            own = {"X-Theseus-Session-Token": ok.json()["session_token"]}
+            boom = await client.post("/sessions/h/messages", json={"message": "boom"}, headers=own)
         return {
             "ids": [first.task_id, second.task_id],
             "agent_error": raised.value.detail,

@@ -20,7 +20,13 @@ PACKAGE = "theseus"
 
 # The order written in CONTRIBUTING.md: a module may import its own layer and earlier ones.
 LAYERS: list[set[str]] = [
-    {"theseus.errors", "theseus._atomic", "theseus._jsonvalue", "theseus.endpoints"},
+    {
+        "theseus.errors",
+        "theseus._atomic",
+        "theseus._jsonvalue",
+        "theseus._scratch",
+        "theseus.endpoints",
+    },
     {"theseus.paths"},
     {"theseus.config"},
     {"theseus.evidence", "theseus"},  # the root package is the agent-side SDK face

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
+
+from theseus.config import Settings, load_settings
 
 TOML = """\
 [agent]
@@ -107,3 +110,17 @@ def make_repo(root: Path, *, window: float = 2.0, idempotent: bool = True) -> di
     }
     _commit(root, V1.format(idem=idempotent), plain, "back to v1 content")
     return commits
+
+
+def fresh_settings(root: Path, state: Path, **runtime: Any) -> Settings:
+    """The repo's settings with a private state folder (.theseus) and runtime overrides."""
+
+    class PerTest(Settings):
+        @property
+        def state_dir(self) -> Path:
+            return state
+
+    data = load_settings(root).model_dump()
+    data["evidence"]["store"] = str(state / "evidence.db")
+    data["runtime"].update(runtime)
+    return PerTest.model_validate({**data, "root": root})

@@ -16,11 +16,13 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from theseus.errors import SandboxError
-from theseus.verify.sandbox import BACKENDS, Limits, detect_backend, run_sandboxed
+from theseus.verify.sandbox import BACKENDS, Limits, SandboxResult, detect_backend
+from theseus.verify.sandbox import run_sandboxed as _run_sandboxed
 from theseus.verify.sandbox.backends import probe
 
 BACKEND_PARAMS = [
@@ -49,6 +51,13 @@ def listener() -> Iterator[int]:
         yield server.getsockname()[1]
     finally:
         server.close()
+
+
+def run_sandboxed(*args: Any, **kwargs: Any) -> SandboxResult:
+    """The sandbox as the tests use it: the weak rlimits backend allowed knowingly, so its
+    gaps can be shown (verification refuses it by default, see tests/security)."""
+    kwargs.setdefault("allow_weak", kwargs.get("backend") == "rlimits")
+    return _run_sandboxed(*args, **kwargs)
 
 
 def py(code: str) -> list[str]:

@@ -98,9 +98,19 @@ def test_run_memory_and_network_in_json(ws: Path, capsys: pytest.CaptureFixture[
 
 def test_run_rlimits_backend_warns(ws: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = run_cli(
-        ["sandbox", "run", "-w", str(ws), "--backend", "rlimits", "--", "true"], capsys
+        ["sandbox", "run", "-w", str(ws), "--backend", "rlimits", "--allow-weak", "--", "true"],
+        capsys,
     )
     assert code == 0 and "SANDBOX WEAK" in err
+
+
+def test_run_rlimits_backend_is_refused_unless_allowed(
+    ws: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(
+        ["sandbox", "run", "-w", str(ws), "--backend", "rlimits", "--", "true"], capsys
+    )
+    assert code == 2 and "contains nothing" in err and "allow_weak_sandbox" in err
 
 
 @pytest.mark.parametrize(

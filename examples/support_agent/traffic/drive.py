@@ -198,9 +198,16 @@ def drive_in_process(
     return drive(generate(sessions, seed), in_process_sender(), reporter, on_session)
 
 
+SESSION_HEADER = "X-Theseus-Session-Token"
+
+
 class HttpSender:
     """Posts each message to ``POST {base_url}/sessions/{id}/messages`` over one keep-alive
-    connection pool (thread safe: one client shared by every session thread)."""
+    connection pool (thread safe: one client shared by every session thread).
+
+    A session belongs to the client that started it: the first reply carries a
+    ``session_token`` (also in an error's detail), sent back with the session's later
+    messages as ``X-Theseus-Session-Token``."""
 
     def __init__(
         self,
@@ -217,15 +224,22 @@ class HttpSender:
         self.client = httpx.Client(
             base_url=base_url.rstrip("/"), timeout=timeout, limits=limits, transport=transport
         )
+        self.tokens: dict[str, str] = {}  # session id -> its token (one thread per session)
 
     def __call__(self, session_id: str, message: dict[str, Any]) -> Result:
+        token = self.tokens.get(session_id)
+        headers = {SESSION_HEADER: token} if token else {}
         try:
             response = self.client.post(
-                f"/sessions/{session_id}/messages", json={"message": message}
+                f"/sessions/{session_id}/messages", json={"message": message}, headers=headers
             )
         except self._transport_errors as exc:  # refused, reset, timed out: never answered
             return Result(None, f"{type(exc).__name__}: {exc}", dropped=True)
-        return classify(response.status_code, _json(response))
+        body = _json(response)
+        issued = _session_token(body)
+        if issued:
+            self.tokens[session_id] = issued
+        return classify(response.status_code, body)
 
     def close(self) -> None:
         self.client.close()
@@ -264,6 +278,14 @@ def classify(status: int, body: Any) -> Result:
     kind = str(error.get("type") or f"http_{status}")
     text = f"{kind}: {error.get('message') or f'HTTP {status}'}"
     return Result(None, text, task_id, dropped=True)
+
+
+def _session_token(body: Any) -> str | None:
+    """The token a session's first answer carries (a reply, or an error's detail)."""
+    if not isinstance(body, dict):
+        return None
+    detail = _dict(_dict(body.get("error")).get("detail"))
+    return _str(body.get("session_token")) or _str(detail.get("session_token"))
 
 
 def _json(response: httpx.Response) -> Any:

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from theseus.runtime.auth import SESSION_HEADER
 from theseus.runtime.health import quantile
 
 
@@ -36,6 +37,7 @@ class Load:
     prefix: str = "bench"
     requests: list[Request] = field(default_factory=list)
     successes: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, dict[str, str]] = field(default_factory=dict)  # session -> its headers
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
@@ -51,15 +53,18 @@ class Load:
 
     async def _session(self, client: httpx.AsyncClient, session: str) -> None:
         self.successes[session] = 0
+        headers = self.tokens.setdefault(session, {})  # its token, once the first reply gave it
         for message in itertools.cycle(self.messages):
             if self._stop.is_set():
                 return
             sent, started = time.time(), time.perf_counter()
             try:
                 response = await client.post(
-                    f"/sessions/{session}/messages", json={"message": message}
+                    f"/sessions/{session}/messages", json={"message": message}, headers=headers
                 )
                 ok = response.status_code == 200
+                if ok and "session_token" in response.json():
+                    headers[SESSION_HEADER] = response.json()["session_token"]
             except httpx.TransportError:
                 ok = False
             self.requests.append(Request(sent, (time.perf_counter() - started) * 1000.0, ok))
@@ -99,7 +104,8 @@ class Load:
         lost = 0
         async with httpx.AsyncClient(base_url=self.base, timeout=30.0) as client:
             for session, count in self.successes.items():
-                response = await client.get(f"/sessions/{session}")
+                headers = self.tokens.get(session, {})
+                response = await client.get(f"/sessions/{session}", headers=headers)
                 if response.status_code != 200 or response.json().get(field_name) != count:
                     lost += 1
         return lost

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -175,7 +176,10 @@ async def _theseus_run(
         "--version",
         commits["v1"],
     ]
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    token = secrets.token_urlsafe(32)
+    env = {**os.environ, "THESEUS_ADMIN_TOKEN": token}
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    admin = {"Authorization": f"Bearer {token}"}
     workers: set[int] = set()
     try:
         await _wait_up(base)
@@ -183,7 +187,7 @@ async def _theseus_run(
         driver = asyncio.create_task(load.run())
         await asyncio.sleep(phase)
         swaps = []
-        async with httpx.AsyncClient(base_url=base, timeout=120.0) as client:
+        async with httpx.AsyncClient(base_url=base, timeout=120.0, headers=admin) as client:
             for name, broken in (("v2", False), ("v3", True), ("v4", False)):
                 swaps.append(await _swap(client, load, name, commits[name], broken, phase))
                 for row in (await client.get("/versions")).json()["versions"]:
@@ -216,7 +220,10 @@ async def _swap(
     before = await client.get("/health")
     rollbacks_before = before.json()["counters"].get("automatic_rollbacks", 0)
     deployed_at = time.time()
-    response = await client.post("/deploy", json={"commit": commit})
+    # the bench's versions are its own commits, not promoted fixes: deployed by force
+    response = await client.post(
+        "/deploy", json={"commit": commit, "force": True, "actor": "theseus bench swap"}
+    )
     response.raise_for_status()
     report = response.json()
     cut_at = float(report["at"])

@@ -14,9 +14,21 @@ from theseus.change.candidate import Candidate, CandidateStatus, candidate_id
 from theseus.change.diffs import diff_texts, make_diff
 from theseus.change.edits import EditBlock, apply_edits, edits_to_diff, parse_edits
 from theseus.change.patch import FilePatch, Hunk, changed_files, changed_line_count, parse_patch
-from theseus.change.policy import PolicyReport, Violation
+from theseus.change.policy import (
+    PERSONAL_PATTERNS,
+    SECRET_PATTERNS,
+    Capability,
+    PolicyReport,
+    Violation,
+)
 from theseus.change.policy import check as check_policy
-from theseus.change.workspace import WORKING_TREE, Workspace, current_commit, is_git_repo
+from theseus.change.workspace import (
+    WORKING_TREE,
+    Workspace,
+    current_commit,
+    is_git_repo,
+    reap_stale_workspaces,
+)
 
 if TYPE_CHECKING:
     from theseus.change.definitions import (
@@ -29,10 +41,13 @@ if TYPE_CHECKING:
 _LAZY = {"DefinitionEdit", "apply_definitions", "definitions_to_diff", "replace_definition"}
 
 __all__ = [
+    "PERSONAL_PATTERNS",
+    "SECRET_PATTERNS",
     "WORKING_TREE",
     "ApplyResult",
     "Candidate",
     "CandidateStatus",
+    "Capability",
     "DefinitionEdit",
     "EditBlock",
     "FilePatch",
@@ -58,6 +73,7 @@ __all__ = [
     "parse_edits",
     "parse_patch",
     "patched_texts",
+    "reap_stale_workspaces",
     "replace_definition",
 ]
 

@@ -18,7 +18,6 @@ import fcntl
 import os
 import shutil
 import subprocess
-import tempfile
 import time
 import uuid
 import weakref
@@ -27,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
+from theseus._scratch import make_scratch, reap_stale
 from theseus.change.apply import ApplyResult, apply_patch, write_texts
 from theseus.change.candidate import Candidate
 from theseus.change.diffs import diff_texts
@@ -142,6 +142,20 @@ def _cleanup(tmpdir: str, repo: str | None, worktree: str | None, lock: str | No
         subprocess.run(["git", "worktree", "prune"], cwd=repo, capture_output=True, check=False)
 
 
+def reap_stale_workspaces(project_root: Path) -> int:
+    """Remove what killed runs left: scratch folders whose owner process is gone, then the
+    repository's records of worktrees that no longer exist. The number of folders removed."""
+    removed = reap_stale()
+    root = project_root.resolve()
+    if is_git_repo(root):
+        where = _git(root, "rev-parse", "--git-common-dir", check=False)
+        if where.returncode == 0:
+            lock = Path(root, where.stdout.decode().strip(), "theseus-worktree.lock")
+            with _worktree_lock(lock):
+                _git(root, "worktree", "prune", check=False)
+    return removed
+
+
 class Workspace:
     """A throwaway copy of the project at one base; use :meth:`create` in a ``with``."""
 
@@ -181,7 +195,7 @@ class Workspace:
         root = project_root.resolve()
         if not root.is_dir():
             raise PatchError(f"project folder {project_root} does not exist")
-        tmpdir = Path(tempfile.mkdtemp(prefix="theseus-ws-", dir=parent))
+        tmpdir = make_scratch("theseus-ws-", parent)
         try:
             if is_git_repo(root) and base_commit != WORKING_TREE:
                 return cls._worktree(root, base_commit, tmpdir)

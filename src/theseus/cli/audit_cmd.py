@@ -1,14 +1,22 @@
-"""`theseus audit verify|show`: check and read the audit hash chain."""
+"""`theseus audit verify|seal|show`: check and read the audit hash chain.
+
+``verify`` checks the chain, its head file and, when the project is in a git repository,
+the audit trailers of every promotion commit on the branch; what each check can and cannot
+catch is in ``docs/AUDIT.md``.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
 from theseus._jsonvalue import dumps
 from theseus.cli.output import console, emit, json_option, project_option, table
-from theseus.lineage.audit import KINDS
+from theseus.errors import GitError
+from theseus.lineage.audit import KINDS, VerifyResult
+from theseus.lineage.git import toplevel
 from theseus.lineage.state import open_audit, project_root
 
 
@@ -16,7 +24,31 @@ from theseus.lineage.state import open_audit, project_root
 def audit() -> None:
     """Check and read the audit log: an append-only hash chain of every proposal, policy
     decision, verification, gate decision, deploy, health verdict, rollback, pause and
-    manual action. Set THESEUS_AUDIT_KEY to key it with HMAC-SHA256."""
+    manual action. Set THESEUS_AUDIT_KEY to key it with HMAC-SHA256 (from its first record)."""
+
+
+def _repository(root: Path) -> Path | None:
+    """``root`` when it is inside a git repository (its promotion commits can be checked)."""
+    try:
+        toplevel(root)
+    except GitError:
+        return None
+    return root
+
+
+def _rows(result: VerifyResult, repo: Path | None) -> list[tuple[str, str]]:
+    """The verdict of each check, for the table under the one-line verdict."""
+    kind = f"{result.keyed} keyed" if result.keyed else "unkeyed"
+    records = f"{result.records} sound ({kind})" if result.records else "0 sound"
+    if result.bad_commit:
+        commits = f"{result.bad_commit[:12]} contradicts the log"
+    elif result.commits_checked is not None:
+        commits = f"{result.commits_checked} with audit trailers, all match"
+    elif repo is None:
+        commits = "not checked (not a git repository)"
+    else:
+        commits = "not reached (an earlier check failed)"
+    return [("records", records), ("head file", result.head), ("promotion commits", commits)]
 
 
 @audit.command("verify")
@@ -25,27 +57,45 @@ def audit() -> None:
 @click.option(
     "--require-key",
     is_flag=True,
-    help="Refuse unkeyed records (use once THESEUS_AUDIT_KEY is in force).",
+    help="Fail an unkeyed log too. A keyed log (or THESEUS_AUDIT_KEY set) always needs the "
+    "key, its records all keyed and a keyed head file.",
 )
 @click.pass_context
 def verify(ctx: click.Context, project: str | None, as_json: bool, require_key: bool) -> None:
-    """Check the whole chain; exit 1 naming the first bad record."""
-    log = open_audit(project_root(project))
-    result = log.verify(require_key=require_key)
-    data = {"path": str(log.path), **result.as_dict()}
+    """Check the whole chain, its head file and the promotion commits' audit trailers;
+    exit 1 naming the first bad record (and commit)."""
+    root = project_root(project)
+    log, repo = open_audit(root), _repository(root)
+    result = log.verify(require_key=True if require_key else None, repo=repo)
+    data = {"path": str(log.path), "repository": str(repo) if repo else None, **result.as_dict()}
 
     def render() -> None:
-        for warning in result.warnings:
-            console.print(f"[yellow]warning:[/] {warning}", highlight=False)
         if result.ok:
             keyed = f", {result.keyed} keyed" if result.keyed else ""
             console.print(f"[green]audit chain intact:[/] {result.records} records{keyed}")
         else:
             console.print(f"[bold red]audit chain broken:[/] {result.reason}", highlight=False)
+        console.print(table(None, ["check", "result"], _rows(result, repo)))
+        for warning in result.warnings:
+            console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
     emit(data, as_json, render)
     if not result.ok:
         ctx.exit(1)
+
+
+@audit.command("seal")
+@project_option
+@json_option
+def seal(project: str | None, as_json: bool) -> None:
+    """Write a keyed head file for the log as it stands (needs THESEUS_AUDIT_KEY), after
+    checking the chain and the promotion commits: for a keyed log whose head file was
+    written before head files were keyed. Whoever seals vouches the log was not cut short."""
+    root = project_root(project)
+    log = open_audit(root)
+    seq, digest = log.seal(repo=_repository(root))
+    data = {"path": str(log.head_path), "seq": seq, "hash": digest}
+    emit(data, as_json, lambda: console.print(f"[green]sealed:[/] record {seq} ({digest[:12]})"))
 
 
 def _summary(payload: Any) -> str:

@@ -59,6 +59,8 @@ def system_checks() -> list[Check]:
     checks.append(Check("sandbox", OK if strong else WARN, f"using {chosen.name}: {chosen.reason}"))
     for warning in chosen.warnings:
         checks.append(Check("sandbox warning", WARN, warning))
+    for name, active, how in chosen.protections or _missing_everything():
+        checks.append(Check(f"protection: {name}", OK if active else WARN, how))
     for info in all_backends():
         if info.name != chosen.name:
             state = "available" if info.available else "unavailable"
@@ -67,17 +69,27 @@ def system_checks() -> list[Check]:
     return checks
 
 
+def _missing_everything() -> tuple[tuple[str, bool, str], ...]:
+    """What a backend that reports no protections of its own lacks (rlimits, netns)."""
+    from theseus.verify.sandbox.backends import BWRAP_PROTECTIONS
+
+    return tuple((name, False, "needs the bwrap backend") for name in BWRAP_PROTECTIONS)
+
+
 def _sandbox_smoke(backend: str) -> Check:
     """Start this Python inside the sandbox and import theseus: the real end-to-end proof."""
     from theseus.verify.sandbox import Limits, run_sandboxed
 
     with tempfile.TemporaryDirectory(prefix="theseus-doctor-") as raw:
-        result = run_sandboxed(
-            ["python", "-c", "import theseus, sys; print(sys.version.split()[0])"],
-            Path(raw),
-            Limits(timeout=30),
-            backend=backend,
-        )
+        try:
+            result = run_sandboxed(
+                ["python", "-c", "import theseus, sys; print(sys.version.split()[0])"],
+                Path(raw),
+                Limits(timeout=30),
+                backend=backend,
+            )
+        except TheseusError as exc:
+            return Check("sandbox run", FAIL, exc.line())
     if result.ok:
         return Check(
             "sandbox run", OK, f"python + theseus start in {result.duration * 1000:.0f} ms"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,7 @@ import click
 
 from theseus.cli.output import console, emit, json_option, project_option, table
 from theseus.config import load_settings
-from theseus.errors import TheseusError
+from theseus.errors import ConfigError, TheseusError
 
 url_option = click.option(
     "--url",
@@ -26,18 +27,41 @@ url_option = click.option(
 )
 
 
-def _url(project: str | None, url: str | None) -> str:
-    if url:
-        return url.rstrip("/")
-    settings = load_settings(Path(project) if project else None, check_globs=False)
-    return f"http://{settings.runtime.host}:{settings.runtime.port}"
-
-
-def _post(base: str, path: str, body: dict[str, Any], timeout: float = 300.0) -> dict[str, Any]:
-    import httpx
+def _target(project: str | None, url: str | None) -> tuple[str, dict[str, str]]:
+    """The service's URL and the headers that carry its admin credential."""
+    from theseus.config import RuntimeSettings
+    from theseus.runtime.auth import admin_headers, load_admin_token, token_from_env
 
     try:
-        response = httpx.post(f"{base}{path}", json=body, timeout=timeout)
+        settings = load_settings(Path(project) if project else None, check_globs=False)
+    except ConfigError:
+        if not url:
+            raise
+        settings = None  # a service named by URL alone: the credential comes from the env
+    if settings is not None:
+        base = url or f"http://{settings.runtime.host}:{settings.runtime.port}"
+        token = load_admin_token(settings)
+        variable = settings.runtime.admin_token_env
+    else:
+        base, variable = str(url), RuntimeSettings().admin_token_env
+        token = token_from_env(variable)
+    if token is None:
+        raise TheseusError(
+            "no admin credential for the service",
+            hint=f"export ${variable}, or run this in the service's project folder"
+            " (where `theseus serve` wrote .theseus/admin.token)",
+        )
+    return base.rstrip("/"), admin_headers(token)
+
+
+def _post(
+    target: tuple[str, dict[str, str]], path: str, body: dict[str, Any], timeout: float = 300.0
+) -> dict[str, Any]:
+    import httpx
+
+    base, headers = target
+    try:
+        response = httpx.post(f"{base}{path}", json=body, headers=headers, timeout=timeout)
     except httpx.TransportError as exc:
         raise TheseusError(
             f"cannot reach the service at {base}: {exc}",
@@ -74,31 +98,62 @@ def _post(base: str, path: str, body: dict[str, Any], timeout: float = 300.0) ->
     default=None,
     help="Port to listen on (default: [runtime] port).",
 )
-def serve(project: str | None, ref: str, host: str | None, port: int | None) -> None:
+@click.option(
+    "--stop-with",
+    "parent",
+    type=click.IntRange(1),
+    default=None,
+    metavar="PID",
+    help="Stop (cleanly, workers too) when process PID exits; `theseus demo` uses it so a"
+    " killed demo leaves no service behind.",
+)
+def serve(
+    project: str | None, ref: str, host: str | None, port: int | None, parent: int | None
+) -> None:
     """Serve the agent over HTTP under the supervisor.
 
     Starts worker processes on the given commit, keeps every session's state in
     .theseus/sessions.db, and accepts hot swaps from `theseus deploy`. Endpoints:
-    POST /sessions/{id}/messages {"message": ...}; GET /health, /versions, /metrics,
-    /events; POST /deploy, /rollback. Stops cleanly (no worker left) on Ctrl-C or SIGTERM.
+    POST /sessions/{id}/messages {"message": ...} (open; the first reply's session_token
+    is needed for that session's later messages); GET /health (open); GET /versions,
+    /metrics, /events, /sessions/{id} and POST /deploy, /rollback need the admin credential
+    ($THESEUS_ADMIN_TOKEN, or .theseus/admin.token, made here on first start). Listening
+    beyond loopback needs a configured credential. Stops cleanly (no worker left) on Ctrl-C
+    or SIGTERM.
     """
     import uvicorn
 
     from theseus.lineage.audit import AuditLog
+    from theseus.runtime.auth import is_loopback, load_admin_token
     from theseus.runtime.http import create_app
     from theseus.runtime.supervisor import Supervisor
 
     settings = load_settings(Path(project) if project else None)
+    listen = host or settings.runtime.host
+    token = load_admin_token(settings)
+    if not is_loopback(listen) and (token is None or token.source == "generated"):
+        raise TheseusError(
+            f"refusing to listen on {listen}, beyond this machine, without a configured"
+            " admin credential",
+            hint=f"export ${settings.runtime.admin_token_env} (or set [runtime]"
+            " admin_token_file), or listen on 127.0.0.1",
+        )
+    token = token or load_admin_token(settings, create=True)
     _Server = _server_class()
     audit = AuditLog(settings.state_dir / "audit.jsonl")
 
     async def run() -> None:
-        sup = Supervisor(settings, on_event=lambda kind, payload: audit.append(kind, payload))
+        sup = Supervisor(
+            settings,
+            on_event=lambda kind, payload: audit.append(
+                kind, payload, actor=str(payload.get("actor", "runtime"))
+            ),
+        )
         try:
             commit = await sup.start(ref)
             config = uvicorn.Config(
-                create_app(sup),
-                host=host or settings.runtime.host,
+                create_app(sup, admin_token=token.value if token else None),
+                host=listen,
                 port=settings.runtime.port if port is None else port,
                 log_level="warning",
                 access_log=False,
@@ -109,11 +164,36 @@ def serve(project: str | None, ref: str, host: str | None, port: int | None) -> 
                 f" ({settings.runtime.workers_per_version} workers); Ctrl-C stops",
                 highlight=False,
             )
+            if parent is not None:
+                _stop_when_gone(parent, server)
             await server.serve()
         finally:
             await sup.close()
 
     asyncio.run(run())
+
+
+def _stop_when_gone(pid: int, server: Any) -> None:
+    """Ask ``server`` to stop once process ``pid`` has exited (at once if it already has).
+
+    A pidfd becomes readable when its process ends: no polling, no pid-reuse race."""
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        server.should_exit = True
+
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        stop()
+        return
+
+    def gone() -> None:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+        stop()
+
+    loop.add_reader(pidfd, gone)
 
 
 def _server_class() -> Any:
@@ -148,17 +228,33 @@ def _server_class() -> Any:
     default=None,
     help="Share of new sessions to send to the new version before cut-over.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Deploy a commit the gate did not promote (recorded in the audit log with your name).",
+)
 @json_option
 def deploy(
-    commit: str, project: str | None, url: str | None, canary: float | None, as_json: bool
+    commit: str,
+    project: str | None,
+    url: str | None,
+    canary: float | None,
+    force: bool,
+    as_json: bool,
 ) -> None:
     """Hot-swap the running service to COMMIT (a commit id, tag or branch).
 
     New workers start and warm beside the old ones, then traffic cuts over at once; no
     session is dropped. The old version stays warm through the health window and traffic
-    returns to it by itself if the new one regresses.
+    returns to it by itself if the new one regresses. Only commits the gate promoted are
+    taken; anything else needs --force, which the service audits with the actor.
     """
-    report = _post(_url(project, url), "/deploy", {"commit": commit, "canary_share": canary})
+    from theseus.lineage.state import current_actor
+
+    body: dict[str, Any] = {"commit": commit, "canary_share": canary}
+    if force:
+        body.update(force=True, actor=current_actor())
+    report = _post(_target(project, url), "/deploy", body)
 
     def render() -> None:
         if report.get("rolled_back"):
@@ -188,7 +284,7 @@ def rollback(version: str | None, project: str | None, url: str | None, as_json:
     and in the audit log; its sessions move back at their next message.
     """
     body = {"version": version} if version else {}
-    report = _post(_url(project, url), "/rollback", body)
+    report = _post(_target(project, url), "/rollback", body)
     emit(
         report,
         as_json,

@@ -54,6 +54,11 @@ def sandbox() -> None:
     show_default=True,
     help="Isolation backend; auto takes the best that works here (see `theseus doctor`).",
 )
+@click.option(
+    "--allow-weak",
+    is_flag=True,
+    help="Run even on the rlimits backend, which isolates nothing (refused otherwise).",
+)
 @json_option
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def run(
@@ -63,6 +68,7 @@ def run(
     cpu: int | None,
     processes: int,
     backend: str,
+    allow_weak: bool,
     as_json: bool,
     command: tuple[str, ...],
 ) -> None:
@@ -85,7 +91,7 @@ def run(
     if not as_json:
         for warning in info.warnings:
             err_console.print(f"[bold yellow]warning:[/] {warning}", highlight=False)
-    result = run_sandboxed(argv, Path(workspace), limits, backend=backend)
+    result = run_sandboxed(argv, Path(workspace), limits, backend=backend, allow_weak=allow_weak)
     if as_json:
         print_json({**asdict(result), "ok": result.ok, "exit_code": result.exit_code})
     else:

@@ -26,8 +26,10 @@ from typing import IO, Any
 
 import httpx
 
+from theseus.config import CONFIG_FILE, load_settings
 from theseus.errors import LiveError
 from theseus.paths import DEFAULT_EVIDENCE_STORE, STATE_DIR
+from theseus.runtime import admin_headers, load_admin_token
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 20.0
@@ -70,7 +72,16 @@ class LiveService:
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as sink:
             process = subprocess.Popen(
-                [sys.executable, "-m", "theseus", "serve", "--port", str(port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "theseus",
+                    "serve",
+                    "--port",
+                    str(port),
+                    "--stop-with",
+                    str(os.getpid()),
+                ],
                 cwd=folder,
                 env=demo_env(folder),
                 stdin=subprocess.DEVNULL,
@@ -103,9 +114,11 @@ class LiveService:
         return " | ".join(text.strip().splitlines()[-lines:]) or "no output"
 
     def get(self, path: str) -> dict[str, Any]:
-        """GET a JSON endpoint of the service ({} when it does not answer)."""
+        """GET a JSON endpoint of the service with its admin credential ({} when it does
+        not answer)."""
+        token = load_admin_token(load_settings(self.folder / CONFIG_FILE, check_globs=False))
         try:
-            body = httpx.get(f"{self.url}{path}", timeout=5.0).json()
+            body = httpx.get(f"{self.url}{path}", headers=admin_headers(token), timeout=5.0).json()
         except (httpx.HTTPError, ValueError):
             return {}
         return body if isinstance(body, dict) else {}

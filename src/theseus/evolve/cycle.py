@@ -20,9 +20,9 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
-from theseus.change import Candidate, CandidateStatus, current_commit
+from theseus.change import Candidate, CandidateStatus, current_commit, reap_stale_workspaces
 from theseus.config import Settings
-from theseus.errors import GitError
+from theseus.errors import GitError, TheseusError
 from theseus.evidence import EvidenceStore, FailureBatch, curate
 from theseus.evolve.proposals import propose, regression_test
 from theseus.evolve.report import CycleReport, SignatureOutcome, SignatureResult
@@ -45,7 +45,7 @@ from theseus.propose import (
     build_proposers,
     search_seconds,
 )
-from theseus.runtime import DeployVerdict, deploy_and_watch, service_url
+from theseus.runtime import DeployVerdict, deploy_and_watch, load_admin_token, service_url
 from theseus.verify import Verification, store_verification, verify_candidate
 
 __all__ = ["Cycle", "CycleProgress", "Promotion", "quiet", "run_cycle", "work_order"]
@@ -112,6 +112,7 @@ class Cycle:
     ) -> None:
         self.settings = settings
         self.root = settings.root.resolve()
+        reap_stale_workspaces(self.root)  # what a killed earlier run left behind
         self.number = number
         self.progress = progress
         self.archive = open_archive(self.root)
@@ -246,10 +247,18 @@ class Cycle:
                 search_seconds(proposer, self.settings), self.budget.remaining_seconds or 1e9
             )
             search = SearchBudget.from_seconds(seconds, self.settings.propose.repair.max_candidates)
-            candidates = propose(
-                batch, self.settings, self.root, base, search, self.attempts(batch.signature),
-                proposer, spending=self.budget, on_rejected=rejected, notes=note,
-            )  # fmt: skip
+            try:
+                candidates = propose(
+                    batch, self.settings, self.root, base, search,
+                    self.attempts(batch.signature), proposer, spending=self.budget,
+                    on_rejected=rejected, notes=note,
+                )  # fmt: skip
+            except TheseusError as exc:
+                # e.g. a worker crash the replay cannot reproduce: the repair engine finds
+                # nothing failing. That is this batch's outcome, not the end of evolution.
+                note(f"{proposer.name}: {exc.line()}")
+                out.reason = exc.line()
+                continue
             self.budget.charge(candidates=len(candidates))
             out.tokens += self.budget.tokens - tokens_before
             out.cost_usd = round(out.cost_usd + self.budget.cost_usd - cost_before, 6)
@@ -272,7 +281,9 @@ class Cycle:
                     return out
         if out.candidates == 0:
             self.guard.record(batch.signature, "no_candidate", evidence_key=key)
-            out.reason = "no proposer found a change that passes the replayed evidence"
+            out.reason = (
+                out.reason or "no proposer found a change that passes the replayed evidence"
+            )
             if self.budget.exhausted:
                 out.reason = str(self.budget.reason)
         out.seconds = round(time.monotonic() - began, 3)
@@ -327,7 +338,11 @@ class Cycle:
         """Commit the approved candidate with its regression test; mark the signature fixed."""
         path, text = regression_test(batch, self.settings)
         commit = promote(
-            self.root, candidate, extra_files={path: text}, scores=verification.scores()
+            self.root,
+            candidate,
+            extra_files={path: text},
+            scores=verification.scores(),
+            audit_head=self.audit.head(),
         )
         self.archive.set_status(candidate.id, "promoted", f"commit {commit[:12]}", actor="theseus")
         self.watch.mark_fixed(batch.signature, candidate.id)
@@ -346,7 +361,10 @@ class Cycle:
         health verdict; after a rollback, revert the commit so the branch matches what is
         served."""
         verdict = deploy_and_watch(
-            url, promotion.commit, health_window=self.settings.runtime.health_window
+            url,
+            promotion.commit,
+            health_window=self.settings.runtime.health_window,
+            token=load_admin_token(self.settings),
         )
         self.audit.append("health", {"candidate": candidate.id, **verdict.as_json()})
         if not verdict.rolled_back:

@@ -15,7 +15,13 @@ from pydantic import BaseModel
 
 from theseus.config import GateSettings
 from theseus.errors import IllegalTransition, TheseusError
-from theseus.gate.consent import Consent, Interrupt, make_consent, never_interrupted
+from theseus.gate.consent import (
+    Consent,
+    Interrupt,
+    ManualConsent,
+    make_consent,
+    never_interrupted,
+)
 from theseus.gate.thresholds import check_thresholds
 from theseus.lineage.archive import Archive
 from theseus.lineage.audit import AuditLog
@@ -49,6 +55,13 @@ class Gate:
     ) -> None:
         self.settings, self.archive, self.audit = settings, archive, audit
         self.consent = consent or make_consent(settings, archive, interrupted)
+        # a change that reaches new capabilities (policy.capability_changes = "consent") is a
+        # person's decision even when every other candidate is approved automatically
+        self.capability_consent: Consent = (
+            self.consent
+            if getattr(self.consent, "channel", "") in ("manual", "webhook")
+            else ManualConsent(archive, settings.manual_timeout, interrupted=interrupted)
+        )
 
     def decide(
         self, candidate_id: str, scores: Mapping[str, Any] | BaseModel | None = None
@@ -75,7 +88,11 @@ class Gate:
             self.archive.set_status(candidate.id, "rejected", why, actor="gate")
             result = GateResult(candidate.id, False, "thresholds", "gate", decision.reasons)
         else:
-            answer = self.consent.request(candidate, decision)
+            new_reach = _consent_capabilities(scores)
+            channel = self.capability_consent if new_reach else self.consent
+            if new_reach:
+                decision.reasons.append("new capabilities need a person: " + "; ".join(new_reach))
+            answer = channel.request(candidate, decision)
             reasons = [*decision.reasons, f"{answer.channel}: {answer.reason}"]
             approved = answer.approved
             if answer.decided:
@@ -90,6 +107,11 @@ class Gate:
             self.audit.append("gate", payload, actor=result.actor)
         return result
 
+    @staticmethod
+    def capability_diff(scores: Mapping[str, Any] | BaseModel | None) -> list[str]:
+        """What a candidate can newly reach and needs consent for (``file:line name``)."""
+        return _consent_capabilities(scores) if scores is not None else []
+
     def _settle(self, candidate_id: str, approved: bool, reason: str, actor: str) -> bool:
         """Store the channel's answer unless a person already decided (theirs stands)."""
         target = "approved" if approved else "rejected"
@@ -101,3 +123,14 @@ class Gate:
             except IllegalTransition:
                 current = self.archive.status(candidate_id)
         return current in ("approved", "promoted")
+
+
+def _consent_capabilities(scores: Mapping[str, Any] | BaseModel) -> list[str]:
+    data = scores.model_dump() if isinstance(scores, BaseModel) else scores
+    if not data.get("needs_consent"):
+        return []
+    return [
+        f"{c.get('file')}:{c.get('line')} {c.get('name')}"
+        for c in data.get("capabilities", [])
+        if isinstance(c, dict) and c.get("verdict") == "consent"
+    ]

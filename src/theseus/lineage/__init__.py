@@ -13,7 +13,9 @@ from theseus.lineage.archive import STATUSES, TRANSITIONS, Archive, Transition
 from theseus.lineage.audit import AUDIT_FILE, KINDS, AuditLog, VerifyResult
 from theseus.lineage.db import DB_FILE, Database
 from theseus.lineage.git import (
+    AuditMark,
     Version,
+    audit_marks,
     head,
     promote,
     promotion_message,
@@ -38,10 +40,12 @@ __all__ = [
     "TRANSITIONS",
     "Archive",
     "AuditLog",
+    "AuditMark",
     "Database",
     "Transition",
     "VerifyResult",
     "Version",
+    "audit_marks",
     "current_actor",
     "head",
     "open_archive",

@@ -1,24 +1,26 @@
 """The audit log: an append-only JSONL hash chain of everything Theseus decided and did.
 
-Each line is one record ``{seq, time, actor, kind, payload, mode, prev, hash}`` written as
-canonical JSON. ``hash`` is SHA-256 over the canonical JSON of the record without ``hash``
-(``mode: "sha256"``), or HMAC-SHA256 with a key from ``THESEUS_AUDIT_KEY``
-(``mode: "hmac-sha256"``), and ``prev`` is the hash of the record before. Changing any byte,
-deleting, reordering or inserting a record breaks the chain at that record; with a key, the
-chain cannot be re-forged after an edit by anyone who lacks the key.
+Each line is one record (:mod:`.audit_chain`: its fields, its SHA-256 hash, or HMAC-SHA256
+with the key from ``THESEUS_AUDIT_KEY``, and its link to the record before), so changing,
+deleting, reordering or inserting a record breaks the chain at that record, and with a key
+nobody without it can re-forge the chain after an edit. A chain cut short is still sound,
+so its end is vouched for outside it (:mod:`.audit_head`): a head file rewritten with each
+append (HMAC-keyed with the key), and the ``Theseus-Audit-*`` trailers of promotion commits.
 
-A tail deletion leaves a shorter but self-consistent chain, so every append also writes a
-small head file (``audit.jsonl.head``: last seq and hash); verify checks the chain reaches it.
+A keyed log is keyed throughout: once a key is set (or any record or the head file is
+keyed) verify refuses unkeyed records and a missing or unkeyed head, and append refuses to
+write without the key; otherwise anyone could rebuild the chain unkeyed and have it pass.
+Append also refuses to write after a tail the head file does not vouch for, since its new
+head would make a deleted tail look sound. ``docs/AUDIT.md`` lists what is and is not caught.
 
-Appends are safe across processes: an exclusive ``flock`` covers "read the tail, write the
-next record, fsync", so two writers can never both link to the same previous record.
+Appends are safe across processes: an exclusive ``flock`` covers "read the tail, check the
+head, write the next record, fsync, rewrite the head", so two writers can never both link to
+the same previous record; verify reads the log and its head under a shared lock.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
-import hmac
 import json
 import os
 from collections.abc import Iterator
@@ -27,13 +29,39 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from theseus._atomic import write_text_atomic
 from theseus._jsonvalue import dumps, to_json_safe
 from theseus.errors import AuditError
+from theseus.lineage.audit_chain import (
+    GENESIS,
+    check_chain,
+    first_line,
+    is_keyed,
+    last_line,
+    record_hash,
+    split_lines,
+)
+from theseus.lineage.audit_head import (
+    KEY_ENV,
+    Finding,
+    HeadFile,
+    check_against_git,
+    check_head,
+    read_head,
+    write_head,
+)
+
+__all__ = [
+    "AUDIT_FILE",
+    "GENESIS",
+    "KEY_ENV",
+    "KINDS",
+    "AuditError",
+    "AuditLog",
+    "VerifyResult",
+    "record_hash",
+]
 
 AUDIT_FILE = "audit.jsonl"
-KEY_ENV = "THESEUS_AUDIT_KEY"
-GENESIS = "0" * 64
 KINDS = frozenset(
     {
         "proposal",
@@ -51,13 +79,24 @@ KINDS = frozenset(
         "guard",
     }
 )
-_FIELDS = frozenset({"seq", "time", "actor", "kind", "payload", "mode", "prev", "hash"})
-_MODES = ("sha256", "hmac-sha256")
+_UNKEYED_WARNING = (
+    f"the log is not keyed ({KEY_ENV} is not set): whoever can write it can edit records, "
+    "cut off its tail or rebuild it whole, head file included, and this check cannot tell"
+)
+_NO_REPO = (
+    "promotion commits were not checked (no repository given): deleting the log with its "
+    "head file, or putting back an older copy of both, goes unseen"
+)
 
 
 @dataclass(frozen=True)
 class VerifyResult:
-    """Outcome of checking the whole chain: ``first_bad_seq`` names the first broken record."""
+    """Outcome of checking the whole chain: ``first_bad_seq`` names the first broken record.
+
+    ``head`` is the head file's state (missing, damaged, unkeyed, keyed); ``commits_checked``
+    how many promotion commits were compared (None: no repository given); ``bad_commit`` the
+    commit the log contradicts, when that is the failure.
+    """
 
     ok: bool
     records: int
@@ -65,6 +104,9 @@ class VerifyResult:
     reason: str | None = None
     keyed: int = 0
     warnings: list[str] = field(default_factory=list)
+    head: str = "missing"
+    commits_checked: int | None = None
+    bad_commit: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -74,22 +116,15 @@ class VerifyResult:
             "reason": self.reason,
             "keyed_records": self.keyed,
             "warnings": list(self.warnings),
+            "head": self.head,
+            "commits_checked": self.commits_checked,
+            "bad_commit": self.bad_commit,
         }
 
 
 def _key_from_env() -> bytes | None:
     value = os.environ.get(KEY_ENV)
     return value.encode() if value else None
-
-
-def record_hash(record: dict[str, Any], key: bytes | None) -> str:
-    """The hash of a record (every field but ``hash``) in its recorded mode."""
-    body = dumps({k: v for k, v in record.items() if k != "hash"}).encode()
-    if record.get("mode") == "hmac-sha256":
-        if key is None:
-            raise AuditError(f"record {record.get('seq')} is HMAC-keyed but {KEY_ENV} is not set")
-        return hmac.new(key, body, hashlib.sha256).hexdigest()
-    return hashlib.sha256(body).hexdigest()
 
 
 class AuditLog:
@@ -106,7 +141,12 @@ class AuditLog:
         return self._explicit_key if self._explicit_key is not None else _key_from_env()
 
     def append(self, kind: str, payload: dict[str, Any], actor: str = "theseus") -> dict[str, Any]:
-        """Add one record at the end of the chain and return it (with its hash)."""
+        """Add one record at the end of the chain and return it (with its hash).
+
+        Refuses (AuditError, nothing written) to append without the key to a keyed log, with
+        the key to an unkeyed one, or after a tail the head file does not vouch for: writing
+        a new head there would make a deleted tail or a forged head look sound.
+        """
         if kind not in KINDS:
             raise AuditError(f"unknown audit kind {kind!r}", hint=f"use one of {sorted(KINDS)}")
         key = self.key
@@ -114,18 +154,9 @@ class AuditLog:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            last = _last_line(fd)
-            if last is None:
-                seq, prev = 1, GENESIS
-            else:
-                try:
-                    previous = json.loads(last)
-                    seq, prev = int(previous["seq"]) + 1, str(previous["hash"])
-                except (ValueError, KeyError, TypeError):
-                    raise AuditError(
-                        f"{self.path}: the last record is damaged; not appending after it",
-                        hint="run `theseus audit verify` to see where the chain breaks",
-                    ) from None
+            previous = self._tail(fd)
+            self._check_append(fd, previous, key)
+            seq = 1 if previous is None else int(previous["seq"]) + 1
             record: dict[str, Any] = {
                 "seq": seq,
                 "time": datetime.now(UTC).isoformat(timespec="microseconds"),
@@ -133,15 +164,79 @@ class AuditLog:
                 "kind": kind,
                 "payload": to_json_safe(payload),
                 "mode": "hmac-sha256" if key is not None else "sha256",
-                "prev": prev,
+                "prev": GENESIS if previous is None else str(previous["hash"]),
             }
             record["hash"] = record_hash(record, key)
             os.write(fd, (dumps(record) + "\n").encode())
             os.fsync(fd)
-            _write_head(self.head_path, seq, record["hash"])
+            write_head(self.head_path, seq, record["hash"], key)
         finally:
             os.close(fd)
         return record
+
+    def _tail(self, fd: int) -> dict[str, Any] | None:
+        last = last_line(fd)
+        if last is None:
+            return None
+        try:
+            previous = json.loads(last)
+            int(previous["seq"]), str(previous["hash"]), str(previous["prev"])
+        except (ValueError, KeyError, TypeError):
+            raise AuditError(
+                f"{self.path}: the last record is damaged; not appending after it",
+                hint="run `theseus audit verify` to see where the chain breaks",
+            ) from None
+        return dict(previous)
+
+    def _check_append(self, fd: int, previous: dict[str, Any] | None, key: bytes | None) -> None:
+        """Why appending now would be unsafe, as an AuditError (see :meth:`append`)."""
+        head = read_head(self.head_path)
+        first = first_line(fd) if previous is not None else None
+        first_keyed = is_keyed(first)
+        keyed_log = first_keyed or (previous is not None and previous.get("mode") == "hmac-sha256")
+        if key is None and (keyed_log or (isinstance(head, HeadFile) and head.keyed)):
+            raise AuditError(
+                f"{self.path} is an HMAC-keyed audit log: refusing to append an unkeyed record",
+                hint=f"set {KEY_ENV} to the audit key",
+            )
+        if key is not None and previous is not None and not first_keyed:
+            raise AuditError(
+                f"{self.path} holds unkeyed records: a keyed log must be keyed from record 1",
+                hint=f"move {self.path.name} and {self.head_path.name} aside to start a keyed "
+                f"log, or unset {KEY_ENV}",
+            )
+        count = 0 if previous is None else int(previous["seq"])
+        known = {} if previous is None else {count: previous["hash"], count - 1: previous["prev"]}
+        found = check_head(
+            head,
+            name=self.head_path.name,
+            count=count,
+            hash_of=known.get,
+            key=key,
+            strict=key is not None,
+        )
+        if found.problem is not None:
+            raise AuditError(
+                f"{self.path}: not appending: {found.problem}",
+                hint="run `theseus audit verify`; restore the log from a backup, or run "
+                "`theseus audit seal` once you have checked it",
+            )
+
+    def head(self) -> tuple[int, str] | None:
+        """(seq, hash) of the last record, None for an empty log: what a promotion commit
+        records in its trailers (``lineage.git.promote(audit_head=...)``)."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise AuditError(f"cannot read {self.path}: {exc.strerror}") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            last = self._tail(fd)
+        finally:
+            os.close(fd)
+        return None if last is None else (int(last["seq"]), str(last["hash"]))
 
     def records(self) -> list[dict[str, Any]]:
         """Every record that parses, in file order (use :meth:`verify` to trust them)."""
@@ -164,133 +259,100 @@ class AuditLog:
                 continue
             yield line, parsed if isinstance(parsed, dict) else None
 
-    def verify(self, *, require_key: bool = False) -> VerifyResult:
-        """Check the whole chain; the first problem found names its record.
-
-        ``require_key`` refuses unkeyed records altogether (use it once a key is in force,
-        so nobody can replace the log with a freshly computed unkeyed chain).
-        """
+    def _snapshot(self) -> tuple[bytes | None, HeadFile | str | None]:
+        """The log's bytes (None when absent) and its head file, read under a shared lock so
+        an append in between cannot make a sound log look truncated."""
         try:
-            data = self.path.read_bytes()
+            with self.path.open("rb") as handle:
+                fcntl.flock(handle, fcntl.LOCK_SH)
+                return handle.read(), read_head(self.head_path)
         except FileNotFoundError:
-            return VerifyResult(True, 0, warnings=[f"{self.path} does not exist yet"])
+            return None, read_head(self.head_path)
         except OSError as exc:
             raise AuditError(f"cannot read {self.path}: {exc.strerror}") from None
+
+    def verify(self, *, require_key: bool | None = None, repo: Path | None = None) -> VerifyResult:
+        """Check the whole chain, its head file and (with ``repo``) the promotion commits'
+        audit trailers; the first problem found names its record (and commit).
+
+        ``require_key`` defaults to what the log is: keyed as soon as a key is set or any
+        record or the head file is keyed, and then unkeyed records and a missing or unkeyed
+        head fail. ``True`` demands a key even of an unkeyed log; ``False`` is the old,
+        unsafe reading (unkeyed records before keyed ones, an unkeyed head), only for
+        inspecting a log that began before its key.
+        """
+        data, head = self._snapshot()
         key = self.key
-        lines = data.split(b"\n")
-        terminated = lines[-1] == b""
-        if terminated:
-            lines.pop()
-        prev, keyed = GENESIS, 0
-        warnings: list[str] = []
-        for index, line in enumerate(lines):
-            seq = index + 1
-            problem = _check_line(line, seq, prev, key, keyed > 0, require_key)
-            if problem is None and index == len(lines) - 1 and not terminated:
-                problem = "is not terminated by a newline (a truncated write?)"
-            if problem is not None:
-                return VerifyResult(False, index, seq, f"record {seq} {problem}", keyed, warnings)
-            record = json.loads(line.decode())
-            prev = record["hash"]
-            keyed += record["mode"] == "hmac-sha256"
-        count = len(lines)
-        head = _read_head(self.head_path)
-        if head == (-1, ""):
-            return VerifyResult(
-                False, count, count, f"the head file {self.head_path.name} is damaged", keyed
-            )
-        if head is None:
-            if count:
-                warnings.append(f"{self.head_path.name} is missing: a deleted tail would go unseen")
-        elif head[0] > count:
-            return VerifyResult(
-                False,
-                count,
-                count + 1,
-                f"record {count + 1} is missing: the log ends at record {count} but its head "
-                f"file says {head[0]} (records were deleted from the end)",
-                keyed,
-                warnings,
-            )
-        elif head[1] != _hash_at(lines, head[0]):
-            return VerifyResult(
-                False, count, head[0], f"record {head[0]} does not match the head file", keyed
-            )
-        if count and key is None and any(b'"mode":"hmac-sha256"' in ln for ln in lines):
-            warnings.append(f"{KEY_ENV} is not set")
-        return VerifyResult(True, count, None, None, keyed, warnings)
+        lines, terminated = split_lines(data)
+        head_keyed = isinstance(head, HeadFile) and head.keyed
+        keyed_log = key is not None or head_keyed or any(is_keyed(line) for line in lines)
+        strict = keyed_log if require_key is None else require_key
+        state = "missing" if head is None else "damaged" if isinstance(head, str) else "unkeyed"
+        state = "keyed" if head_keyed else state
+        required = _why_keyed(key, head_keyed, keyed_log) if strict else None
+        hashes, keyed, broken = check_chain(lines, terminated, key, required)
+        if broken is not None:
+            return VerifyResult(False, len(hashes), broken[0], broken[1], keyed, [], state)
+        count = len(hashes)
+
+        def hash_of(seq: int) -> str | None:
+            return hashes[seq - 1] if 1 <= seq <= count else None
+
+        name = self.head_path.name
+        found = check_head(head, name=name, count=count, hash_of=hash_of, key=key, strict=strict)
+        if found.problem is None and repo is not None:
+            warnings = found.warnings
+            found = check_against_git(repo, count, hash_of)
+            found.warnings[:0] = warnings
+        if data is None and head is None:
+            found.warnings.append(f"{self.path} does not exist yet")
+        if count and not keyed_log:
+            found.warnings.append(_UNKEYED_WARNING)
+        if repo is None:
+            found.warnings.append(_NO_REPO)
+        return VerifyResult(
+            found.problem is None, count, found.seq, found.problem, keyed,
+            found.warnings, state, found.commits, found.commit,
+        )  # fmt: skip
+
+    def seal(self, repo: Path | None = None) -> tuple[int, str]:
+        """Write a keyed head file for the log as it is, after checking the whole chain (and
+        ``repo``'s promotion commits) with the key; returns the (seq, hash) now vouched for.
+
+        For a keyed log whose head file predates keyed heads, or was lost: whoever seals
+        vouches that the log was not cut short, so check it against a backup first.
+        """
+        key = self.key
+        if key is None:
+            raise AuditError("sealing writes a keyed head file", hint=f"set {KEY_ENV} to the key")
+        try:
+            handle = self.path.open("rb")
+        except FileNotFoundError:
+            raise AuditError(f"{self.path} does not exist: nothing to seal") from None
+        with handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            lines, terminated = split_lines(handle.read())
+            hashes, _, broken = check_chain(lines, terminated, key, f"{KEY_ENV} is set")
+            found = Finding() if broken is None else Finding().fail(*broken)
+            if found.problem is None and not hashes:
+                found.fail(None, "the log has no records")
+            if found.problem is None and repo is not None:
+                found = check_against_git(
+                    repo, len(hashes), lambda s: hashes[s - 1] if 0 < s <= len(hashes) else None
+                )
+            if found.problem is not None:
+                raise AuditError(
+                    f"not sealing {self.path}: {found.problem}",
+                    hint="seal only a log that verifies but for its head file",
+                )
+            write_head(self.head_path, len(hashes), hashes[-1], key)
+        return len(hashes), hashes[-1]
 
 
-def _check_line(
-    line: bytes, seq: int, prev: str, key: bytes | None, keyed_before: bool, require_key: bool
-) -> str | None:
-    """Why this line is not record ``seq`` of a sound chain, or None when it is."""
-    try:
-        record = json.loads(line.decode())
-    except (UnicodeDecodeError, ValueError):
-        return "is not valid JSON (edited or truncated)"
-    if not isinstance(record, dict) or set(record) != _FIELDS:
-        return "does not have exactly the audit record fields"
-    if dumps(record).encode() != line:
-        return "is not in canonical form (it was edited)"
-    if record["seq"] != seq:
-        found = record["seq"]
-        if isinstance(found, int) and found > seq:
-            return f"is missing (found record {found} in its place: records were deleted)"
-        return f"is out of place (found seq {found!r}: records were moved or edited)"
-    if record["prev"] != prev:
-        return "does not link to the record before it (records were removed, moved or edited)"
-    if record["mode"] not in _MODES:
-        return f"has an unknown mode {record['mode']!r}"
-    if record["mode"] == "sha256" and (keyed_before or require_key):
-        why = "after keyed records" if keyed_before else "while a key is required"
-        return f"is unkeyed {why} (the chain was re-forged without the key)"
-    if record["mode"] == "hmac-sha256" and key is None:
-        return f"is HMAC-keyed and cannot be checked: set {KEY_ENV} to the audit key"
-    expected = record_hash(record, key)
-    if not hmac.compare_digest(str(record["hash"]), expected):
-        return "has a wrong hash (its content was changed)"
-    return None
-
-
-def _hash_at(lines: list[bytes], seq: int) -> str | None:
-    if not 1 <= seq <= len(lines):
-        return None
-    value = json.loads(lines[seq - 1].decode())["hash"]
-    return str(value)
-
-
-def _last_line(fd: int) -> bytes | None:
-    """The last complete line of the file, reading backwards in blocks (the log grows)."""
-    size = os.lseek(fd, 0, os.SEEK_END)
-    if size == 0:
-        return None
-    os.lseek(fd, size - 1, os.SEEK_SET)
-    if os.read(fd, 1) != b"\n":
-        raise AuditError(
-            "the audit log ends with a partial record (an interrupted write or an edit)",
-            hint="run `theseus audit verify`; restore the file from a backup before appending",
-        )
-    end, buffer, block = size - 1, b"", 4096
-    while end > 0:
-        start = max(0, end - block)
-        os.lseek(fd, start, os.SEEK_SET)
-        buffer = os.read(fd, end - start) + buffer
-        end = start
-        if b"\n" in buffer:
-            return buffer.rsplit(b"\n", 1)[1]
-    return buffer
-
-
-def _write_head(path: Path, seq: int, digest: str) -> None:
-    write_text_atomic(path, json.dumps({"seq": seq, "hash": digest}) + "\n")
-
-
-def _read_head(path: Path) -> tuple[int, str] | None:
-    try:
-        head = json.loads(path.read_text(encoding="utf-8"))
-        return int(head["seq"]), str(head["hash"])
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, KeyError, TypeError):
-        return (-1, "")  # damaged: verify reports it
+def _why_keyed(key: bytes | None, head_keyed: bool, keyed_records: bool) -> str:
+    """Why a chain must be keyed throughout, for the message naming an unkeyed record."""
+    if key is not None:
+        return f"{KEY_ENV} is set"
+    if head_keyed:
+        return "its head file is keyed"
+    return "the log has keyed records" if keyed_records else "a key is required"

@@ -9,6 +9,11 @@ person has uncommitted edits in those files.
 
 Promoted commits carry trailers (``Theseus-Candidate: ID``, ``Theseus-Signature: ...``), so
 ``versions`` is just ``git log`` read back, and any clone of the repository keeps the lineage.
+They also name the audit log's last record at promotion time (``Theseus-Audit-Seq: N``,
+``Theseus-Audit-Head: HASH``), so a log cut short or rewritten later contradicts every clone
+(:func:`audit_marks` reads them back; :mod:`.audit_head` checks them). Only Theseus writes
+these trailers: lines in a message body that look like them are dropped, so a rationale
+written by a model cannot forge or suppress them.
 """
 
 from __future__ import annotations
@@ -27,6 +32,11 @@ from theseus.errors import GitError, NotFound, PatchError, TheseusError
 
 CANDIDATE_REFS = "refs/theseus/candidates/"
 TRAILER = "Theseus-Candidate"
+AUDIT_SEQ_TRAILER = "Theseus-Audit-Seq"
+AUDIT_HEAD_TRAILER = "Theseus-Audit-Head"
+_OWN_TRAILER = re.compile(
+    r"^(?:Theseus-(?:Candidate|Signature|Proposer|Audit-Seq|Audit-Head))\s*:.*$\n?", re.M | re.I
+)
 _AUTHOR = {"GIT_AUTHOR_NAME": "Theseus", "GIT_AUTHOR_EMAIL": "theseus@localhost"}
 _SAFE_PATH = re.compile(r"^(?!/)(?!.*(?:^|/)\.\.(?:/|$))[^\0\n]+$")
 
@@ -43,6 +53,16 @@ class Version:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class AuditMark:
+    """The audit head a promotion commit recorded; ``seq`` is None when its trailer is not a
+    number (the audit check reports that commit)."""
+
+    commit: str
+    seq: int | None
+    digest: str
 
 
 def _git(
@@ -148,14 +168,32 @@ def _build_tree(
         return _git(top, "write-tree", env=env).strip()
 
 
-def _message(candidate: Candidate, body: str) -> str:
-    text = body.rstrip() + "\n"
+def _message(candidate: Candidate, body: str, audit_head: tuple[int, str] | None = None) -> str:
+    """``body`` plus Theseus' trailers as its last paragraph; trailer-like body lines are
+    dropped first, so the trailers git reads back are exactly the ones written here."""
+    text = _OWN_TRAILER.sub("", body).rstrip() + "\n"
     trailers = [f"{TRAILER}: {candidate.id}"]
     if candidate.signature:
         trailers.append(f"Theseus-Signature: {candidate.signature}")
     trailers.append(f"Theseus-Proposer: {candidate.proposer}")
-    missing = [t for t in trailers if t not in text]
-    return text + ("\n" + "\n".join(missing) + "\n" if missing else "")
+    if audit_head is not None:
+        trailers += [
+            f"{AUDIT_SEQ_TRAILER}: {audit_head[0]}",
+            f"{AUDIT_HEAD_TRAILER}: {audit_head[1]}",
+        ]
+    return text + "\n" + "\n".join(trailers) + "\n"
+
+
+def _checked_audit_head(audit_head: tuple[int, str] | None) -> tuple[int, str] | None:
+    if audit_head is None:
+        return None
+    seq, digest = audit_head
+    if type(seq) is not int or seq < 1 or not re.fullmatch(r"[0-9a-f]{64}", str(digest)):
+        raise TheseusError(
+            f"not an audit head: {audit_head!r}",
+            hint="pass AuditLog.head(): (seq >= 1, 64 hex digits)",
+        )
+    return seq, digest
 
 
 def store_candidate_ref(root: Path, candidate: Candidate) -> str:
@@ -202,13 +240,18 @@ def promote(
     message: str | None = None,
     extra_files: Mapping[str, str] | None = None,
     scores: Mapping[str, Any] | None = None,
+    *,
+    audit_head: tuple[int, str] | None = None,
 ) -> str:
     """Make the candidate (plus ``extra_files``, e.g. regression tests) a commit on the current
     branch and bring the working tree to it; returns the new commit.
 
     The diff is applied to HEAD (three-way when HEAD moved on since the candidate's base).
     Uncommitted edits in the files it changes make this fail with nothing changed.
+    ``audit_head`` (``AuditLog.head()``: seq and hash of the last audit record) is written as
+    trailers, so the log can later be checked against the commit (``AuditLog.verify(repo=)``).
     """
+    audit_head = _checked_audit_head(audit_head)
     parent = head(root)
     try:
         _git(root, "rev-parse", "--verify", "--quiet", candidate_ref(candidate.id))
@@ -217,7 +260,7 @@ def promote(
     tree = _build_tree(
         root, parent, candidate.diff, extra_files or {}, three_way=parent != candidate.base_commit
     )
-    body = _message(candidate, message or promotion_message(candidate, scores))
+    body = _message(candidate, message or promotion_message(candidate, scores), audit_head)
     return _commit_on_branch(
         root, tree, parent, body, "the promoted version",
         hint="commit or stash local edits to the files the fix changes, then promote again",
@@ -273,6 +316,29 @@ def versions(root: Path, limit: int | None = None) -> list[Version]:
         found.append(Version(commit, cand.strip(), sig.strip() or None, subject, int(when)))
         if limit is not None and len(found) >= limit:
             break
+    return found
+
+
+def audit_marks(root: Path) -> list[AuditMark]:
+    """The audit heads recorded by commits on the current branch that touch ``root`` (the
+    project folder, so other projects in the same repository do not count), newest first;
+    empty when the repository has no commits yet."""
+    toplevel(root)
+    try:
+        _git(root, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+    except GitError:
+        return []
+    keys = (AUDIT_SEQ_TRAILER, AUDIT_HEAD_TRAILER)
+    fields = "%x1f".join(f"%(trailers:key={k},valueonly,separator=%x2C)" for k in keys)
+    listing = _git(root, "log", f"--format=%H%x1f{fields}%x1e", "HEAD", "--", ".")
+    found: list[AuditMark] = []
+    for entry in listing.split("\x1e"):
+        parts = entry.strip("\n").split("\x1f")
+        if len(parts) != 3 or not (parts[1].strip() or parts[2].strip()):
+            continue
+        commit, seq, digest = (p.strip() for p in parts)
+        number = int(seq) if re.fullmatch(r"[0-9]{1,18}", seq) else None
+        found.append(AuditMark(commit, number, digest))
     return found
 
 

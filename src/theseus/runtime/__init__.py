@@ -19,6 +19,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from theseus.runtime.auth import AdminToken, admin_headers, load_admin_token
     from theseus.runtime.client import DeployOutcome, DeployVerdict, deploy_and_watch, service_url
     from theseus.runtime.failures import ServiceError
     from theseus.runtime.health import HealthVerdict, VersionStats, assess
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from theseus.runtime.supervisor import Supervisor
 
 _FACE = {
+    "AdminToken": "auth",
+    "load_admin_token": "auth",
+    "admin_headers": "auth",
     "DeployOutcome": "client",
     "DeployVerdict": "client",
     "deploy_and_watch": "client",
@@ -42,6 +46,7 @@ _FACE = {
 }
 
 __all__ = [
+    "AdminToken",
     "DeployOutcome",
     "DeployVerdict",
     "HealthVerdict",
@@ -50,9 +55,11 @@ __all__ = [
     "SessionStore",
     "Supervisor",
     "VersionStats",
+    "admin_headers",
     "assess",
     "create_app",
     "deploy_and_watch",
+    "load_admin_token",
     "service_url",
 ]
 

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import httpx
 
 from theseus.config import Settings
+from theseus.runtime.auth import AdminToken, admin_headers
 
 __all__ = ["DeployOutcome", "DeployVerdict", "deploy_and_watch", "service_url"]
 
@@ -62,14 +63,23 @@ def service_url(settings: Settings) -> str | None:
 
 
 def deploy_and_watch(
-    url: str, commit: str, *, health_window: float, grace: float = 30.0
+    url: str,
+    commit: str,
+    *,
+    health_window: float,
+    grace: float = 30.0,
+    token: AdminToken | None = None,
 ) -> DeployVerdict:
     """Hot-swap to ``commit`` and wait for the health verdict.
 
-    The watch lasts ``health_window`` seconds on the service; ``grace`` more covers a slow
-    start. A service that never answers /health meanwhile is ``deploy_failed``."""
+    ``token`` is the service's admin credential (:func:`load_admin_token`). The watch
+    lasts ``health_window`` seconds on the service; ``grace`` more covers a slow start. A
+    service that never answers /health meanwhile is ``deploy_failed``."""
+    headers = admin_headers(token)
     try:
-        answer = httpx.post(f"{url}/deploy", json={"commit": commit}, timeout=120.0)
+        answer = httpx.post(
+            f"{url}/deploy", json={"commit": commit}, headers=headers, timeout=120.0
+        )
     except httpx.HTTPError as exc:
         return DeployVerdict("deploy_failed", f"service unreachable: {exc}")
     body = _json_object(answer)
@@ -95,7 +105,7 @@ def deploy_and_watch(
     live = health.get("current")
     return DeployVerdict(
         "rolled_back",
-        _rollback_reason(url, commit),
+        _rollback_reason(url, commit, headers),
         deploy=body,
         live=str(live) if live is not None else None,
     )
@@ -121,10 +131,11 @@ def _json_object(answer: httpx.Response, *, strict: bool = False) -> dict[str, A
     return body
 
 
-def _rollback_reason(url: str, commit: str) -> str:
+def _rollback_reason(url: str, commit: str, headers: dict[str, str]) -> str:
     """Why the service rolled ``commit`` back, from its own deploy history."""
     try:
-        history = httpx.get(f"{url}/versions", timeout=5.0).json().get("history", [])
+        versions = httpx.get(f"{url}/versions", headers=headers, timeout=5.0)
+        history = versions.json().get("history", [])
     except (httpx.HTTPError, ValueError, AttributeError):
         history = []
     for event in reversed(history):

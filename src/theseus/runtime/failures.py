@@ -35,6 +35,20 @@ class BadRequest(ServiceError):
     kind = "bad_request"
 
 
+class Unauthorized(ServiceError):
+    """The request lacks the credential the endpoint needs (admin, or the session's own)."""
+
+    status = 401
+    kind = "unauthorized"
+
+
+class Refused(ServiceError):
+    """An authenticated request the service will not carry out (e.g. an unpromoted commit)."""
+
+    status = 403
+    kind = "refused"
+
+
 class UnknownVersion(ServiceError):
     status = 404
     kind = "unknown_version"

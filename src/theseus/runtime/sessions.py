@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from theseus.runtime.auth import new_session_token, token_digest, tokens_equal
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
@@ -27,6 +29,10 @@ CREATE TABLE IF NOT EXISTS sessions (
     base_state TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS session_tokens (
+    id TEXT PRIMARY KEY,
+    digest TEXT NOT NULL
 )
 """
 
@@ -67,8 +73,9 @@ class SessionStore:
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
+        self._db.executescript(_SCHEMA)
         self._cache: dict[str, Session] = {}
+        self._digests: dict[str, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     def lock(self, session_id: str) -> asyncio.Lock:
@@ -135,6 +142,39 @@ class SessionStore:
             self._db.execute("ROLLBACK")
             raise
         self._cache[session.id] = session
+
+    def claim(self, session_id: str) -> str | None:
+        """A new token for ``session_id`` when nobody owns it yet, else None. A session kept
+        from before tokens existed is claimed by its next message. Check and claim happen
+        with no await between them, so on the event loop two first messages cannot both
+        claim one session."""
+        if self.digest(session_id) is not None:
+            return None
+        token = new_session_token()
+        digest = token_digest(token)
+        self._db.execute(
+            "INSERT OR REPLACE INTO session_tokens (id, digest) VALUES (?, ?)", (session_id, digest)
+        )
+        self._digests[session_id] = digest
+        return token
+
+    def digest(self, session_id: str) -> str | None:
+        """The stored digest of the session's token (None: the session has no owner)."""
+        known = self._digests.get(session_id)
+        if known is not None:
+            return known
+        row = self._db.execute(
+            "SELECT digest FROM session_tokens WHERE id = ?", (session_id,)
+        ).fetchone()
+        if row is not None:
+            self._digests[session_id] = row[0]
+            return str(row[0])
+        return None
+
+    def token_ok(self, session_id: str, token: str | None) -> bool:
+        """Whether ``token`` is the session's own (constant-time on the digests)."""
+        digest = self.digest(session_id)
+        return digest is not None and tokens_equal(token_digest(token) if token else None, digest)
 
     def count(self) -> int:
         row = self._db.execute("SELECT COUNT(*) FROM sessions").fetchone()

@@ -141,13 +141,17 @@ class Supervisor:
 
     # -- messages -------------------------------------------------------------------------
 
-    async def handle(self, session_id: str, message: Any) -> CallResult:
-        """Answer one message of one session; messages of a session run in order."""
+    def check_session_id(self, session_id: str) -> None:
+        """BadRequest unless ``session_id`` is a valid session id."""
         if not SESSION_ID.match(session_id):
             raise BadRequest(
                 f"session id {session_id[:40]!r} is not valid",
                 hint="use 1-128 characters from letters, digits and . _ : -",
             )
+
+    async def handle(self, session_id: str, message: Any) -> CallResult:
+        """Answer one message of one session; messages of a session run in order."""
+        self.check_session_id(session_id)
         if self.closing or self.router is None:
             raise Unavailable("the service is not serving", hint="wait for it to start")
         async with self.sessions.lock(session_id):

@@ -72,6 +72,8 @@ class Verification(BaseModel):
             "duration": round(self.duration, 3),
             "violations": self.violations,
             "replay_cases": self.replay_cases,
+            "needs_consent": bool(self.policy and self.policy.get("needs_consent")),
+            "capabilities": list(self.policy.get("capabilities", [])) if self.policy else [],
         }
         if self.score is not None:
             data.update(self.score.model_dump(mode="json"))

@@ -220,6 +220,7 @@ def limits_for(settings: Settings, timeout: float) -> Limits:
         cpu_seconds=v.cpu_seconds,
         max_processes=v.max_processes,
         max_file_mb=v.max_file_mb,
+        tmp_mb=v.tmp_mb,
     )
 
 
@@ -246,6 +247,8 @@ def run_checks(
         limits_for(settings, timeout),
         env=check_env(workspace, settings, extra),
         backend=settings.verify.sandbox,
+        allow_weak=settings.verify.allow_weak_sandbox,
+        extra_ro_paths=[settings.root / p for p in settings.verify.read_only_paths],
         cwd=workspace,
     )
     tail = (result.stdout + result.stderr)[-_TAIL:]

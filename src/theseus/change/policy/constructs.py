@@ -1,5 +1,8 @@
 """Forbidden constructs: process spawning, network, dynamic code, ctypes, writes that escape
-the workspace, plus any dotted names the project adds (policy.forbidden_names).
+the workspace, plus any dotted names the project adds (policy.forbidden_names), and the
+always-forbidden dynamic paths to capabilities (:mod:`~theseus.change.policy.dynamic`:
+computed attribute access, frames, the class graph, unpickling, modules reached through
+other modules).
 
 Detection is static (the candidate has not run, and must not): imports are resolved through
 their aliases (``import subprocess as sp; sp.run`` is ``subprocess.run``) and every reference,
@@ -12,86 +15,38 @@ from __future__ import annotations
 
 import ast
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
 
-from theseus.change.policy.report import Change, Violation
-from theseus.errors import ConfigError
+from theseus.change.apply import read_text
+from theseus.change.policy.categories import (
+    CATEGORIES,
+    CONSENTABLE,
+    Category,
+    Construct,
+    categories_for,
+    hits_module,
+    hits_name,
+    with_hard,
+)
+from theseus.change.policy.dynamic import (
+    DynamicFinder,
+    aliases,
+    dotted_name,
+    module_aliases,
+    parse_module,
+)
+from theseus.change.policy.modattrs import top
+from theseus.change.policy.report import Capability, Change, Violation
+from theseus.change.policy.rules import import_anchor, module_files
+from theseus.config import PolicySettings
+from theseus.errors import TheseusError
 
+__all__ = ["CATEGORIES", "Category", "Construct", "categories_for", "find_constructs"]
 
-@dataclass(frozen=True)
-class Category:
-    modules: frozenset[str] = frozenset()  # importing these (or submodules) is forbidden
-    names: frozenset[str] = frozenset()  # dotted names that may not be referenced
-    prefixes: tuple[str, ...] = ()  # dotted-name prefixes, e.g. os.exec for execv/execvp...
-
-
-CATEGORIES: dict[str, Category] = {
-    "process": Category(
-        modules=frozenset({"subprocess", "multiprocessing", "pty", "pexpect", "sh"}),
-        names=frozenset(
-            {
-                "os.system",
-                "os.popen",
-                "os.fork",
-                "os.forkpty",
-                "os.posix_spawn",
-                "os.posix_spawnp",
-                "os.startfile",
-                "asyncio.create_subprocess_exec",
-                "asyncio.create_subprocess_shell",
-                "concurrent.futures.ProcessPoolExecutor",
-            }
-        ),
-        prefixes=("os.exec", "os.spawn"),
-    ),
-    "network": Category(
-        modules=frozenset(
-            {
-                "socket",
-                "socketserver",
-                "ssl",
-                "http.client",
-                "http.server",
-                "urllib.request",
-                "urllib3",
-                "requests",
-                "httpx",
-                "aiohttp",
-                "ftplib",
-                "smtplib",
-                "poplib",
-                "imaplib",
-                "telnetlib",
-                "xmlrpc.client",
-                "websocket",
-                "websockets",
-            }
-        ),
-        names=frozenset({"asyncio.open_connection", "asyncio.start_server"}),
-    ),
-    "dynamic-code": Category(
-        modules=frozenset({"runpy"}),
-        names=frozenset(
-            {
-                "eval",
-                "exec",
-                "compile",
-                "__import__",
-                "importlib.import_module",
-                "importlib.__import__",
-                "builtins.eval",
-                "builtins.exec",
-                "builtins.compile",
-                "builtins.__import__",
-            }
-        ),
-    ),
-    "ctypes": Category(modules=frozenset({"ctypes", "_ctypes", "cffi"})),
-    "filesystem-escape": Category(
-        names=frozenset({"shutil.rmtree", "os.chdir", "os.fchdir", "os.chroot"})
-    ),
-}
-_BUILTINS = frozenset({"eval", "exec", "compile", "__import__", "open"})
+_BUILTINS = frozenset(
+    {"eval", "exec", "compile", "__import__", "open", "breakpoint", "help", "__build_class__"}
+    | {"vars", "globals", "locals"}
+)
 _FS_FUNCTIONS = frozenset(
     {
         "os.remove",
@@ -135,28 +90,6 @@ _PATH_WRITES = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Construct:
-    category: str
-    key: str
-    line: int
-
-
-def categories_for(names: list[str], extra: list[str]) -> dict[str, Category]:
-    """The categories a policy names; ConfigError for an unknown one."""
-    chosen = {}
-    for name in names:
-        if name not in CATEGORIES:
-            raise ConfigError(
-                f"policy.forbidden: unknown category {name!r}",
-                hint=f"choose from {', '.join(sorted(CATEGORIES))}",
-            )
-        chosen[name] = CATEGORIES[name]
-    if extra:
-        chosen["custom"] = Category(names=frozenset(extra))
-    return chosen
-
-
 def _escapes(node: ast.expr | None) -> bool:
     """A literal path that is absolute, in a home folder, or climbs with '..'."""
     if isinstance(node, ast.JoinedStr) and node.values:
@@ -173,22 +106,19 @@ class _Finder(ast.NodeVisitor):
         self.aliases = aliases
         self.found: list[Construct] = []
 
-    def add(self, category: str, key: str, node: ast.AST) -> None:
-        self.found.append(Construct(category, key, getattr(node, "lineno", 0)))
+    def add(self, category: str, key: str, node: ast.AST, via_module: bool = False) -> None:
+        self.found.append(Construct(category, key, getattr(node, "lineno", 0), via_module))
 
     def check_module(self, module: str, node: ast.AST) -> None:
         for name, category in self.categories.items():
-            if any(module == m or module.startswith(m + ".") for m in category.modules):
-                self.add(name, f"import {module}", node)
+            if hits_module(category, module):
+                self.add(name, f"import {module}", node, via_module=True)
 
     def check_name(self, dotted: str, node: ast.AST) -> None:
         for name, category in self.categories.items():
-            if (
-                dotted in category.names
-                or dotted.startswith(category.prefixes)
-                or any(dotted.startswith(m + ".") for m in category.modules)
-            ):
-                self.add(name, dotted, node)
+            via_module = hits_name(category, dotted)
+            if via_module is not None:
+                self.add(name, dotted, node, via_module)
 
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
@@ -204,14 +134,7 @@ class _Finder(ast.NodeVisitor):
             self.check_name(f"{module}.{alias.name}", node)
 
     def resolve(self, node: ast.expr) -> str | None:
-        parts: list[str] = []
-        while isinstance(node, ast.Attribute):
-            parts.append(node.attr)
-            node = node.value
-        if not isinstance(node, ast.Name):
-            return None
-        root = self.aliases.get(node.id, node.id)
-        return ".".join([root, *reversed(parts)])
+        return dotted_name(node, self.aliases)
 
     def visit_Name(self, node: ast.Name) -> None:
         if isinstance(node.ctx, ast.Load):
@@ -260,45 +183,83 @@ class _Finder(ast.NodeVisitor):
                 self.add("filesystem-escape", f"Path(<outside path>).{node.func.attr}", node)
 
 
-def _aliases(tree: ast.Module) -> dict[str, str]:
-    """Local name -> dotted name it was imported as, for every absolute import."""
-    aliases: dict[str, str] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                if alias.asname:
-                    aliases[alias.asname] = alias.name
-                else:
-                    top = alias.name.split(".")[0]
-                    aliases[top] = top
-        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
-            for alias in node.names:
-                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
-    return aliases
-
-
 def find_constructs(text: str, categories: dict[str, Category]) -> list[Construct]:
     """Every forbidden construct in a module's source (empty when it does not parse)."""
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
+    tree = parse_module(text)
+    if tree is None:
         return []
-    finder = _Finder(categories, _aliases(tree))
+    finder = _Finder(categories, aliases(tree))
     finder.visit(tree)
     return finder.found
 
 
-def check_constructs(change: Change) -> list[Violation]:
-    """Forbidden constructs the candidate adds (pre-existing ones are not blamed)."""
-    policy = change.settings.policy
-    categories = categories_for(list(policy.forbidden), list(policy.forbidden_names))
-    if not categories:
+def safe_modules(policy: PolicySettings) -> frozenset[str]:
+    """The safe set by top-level name (what policy.allowed_imports lets anyone import)."""
+    return frozenset(top(name) for name in policy.allowed_imports)
+
+
+def project_imports(change: Change) -> Callable[[str], dict[str, str] | None]:
+    """module -> what that module of the agent's package imports (local name -> dotted),
+    read from the candidate's text or the base; None for a module outside the package."""
+    agent = change.settings.agent
+    cache: dict[str, dict[str, str] | None] = {}
+
+    def lookup(module: str) -> dict[str, str] | None:
+        if not (module == agent.package or module.startswith(agent.package + ".")):
+            return None
+        if module not in cache:
+            cache[module] = None
+            for path in module_files(module, agent.python_path):
+                try:
+                    text = (
+                        change.new(path)
+                        if path in change.paths
+                        else read_text(change.base_root, path)
+                    )
+                except TheseusError:
+                    continue
+                if text is not None and parse_module(text) is not None:
+                    cache[module] = module_aliases(text, import_anchor(path, agent.python_path))
+                    break
+        return cache[module]
+
+    return lookup
+
+
+def _constructs(
+    text: str,
+    categories: dict[str, Category],
+    finder: Callable[[ast.Module, str], DynamicFinder],
+) -> list[Construct]:
+    tree = parse_module(text)
+    if tree is None:
         return []
+    names = _Finder(categories, module_aliases(text, None))
+    names.visit(tree)
+    dynamic = finder(tree, text)
+    dynamic.visit(tree)
+    return names.found + dynamic.found
+
+
+def check_constructs(change: Change) -> list[Violation]:
+    """Forbidden and dynamic-capability constructs the candidate adds (pre-existing ones
+    are not blamed). Under policy.capability_changes = "consent" the *module* uses of a
+    :data:`CONSENTABLE` category go to consent instead; everything else stays a violation."""
+    policy = change.settings.policy
+    categories = with_hard(categories_for(list(policy.forbidden), list(policy.forbidden_names)))
+    consent = policy.capability_changes == "consent"
+    safe, project = safe_modules(policy), project_imports(change)
+    python_path = change.settings.agent.python_path
     found = []
     for path in change.python_files():
-        new = find_constructs(change.new(path) or "", categories)
+        anchor = import_anchor(path, python_path)
+
+        def finder(tree: ast.Module, text: str, anchor: str | None = anchor) -> DynamicFinder:
+            return DynamicFinder(tree, safe, project, anchor, module_aliases(text, anchor))
+
+        new = _constructs(change.new(path) or "", categories, finder)
         base = Counter(
-            (c.category, c.key) for c in find_constructs(change.old(path) or "", categories)
+            (c.category, c.key) for c in _constructs(change.old(path) or "", categories, finder)
         )
         budget = Counter((c.category, c.key) for c in new)
         budget.subtract(base)
@@ -306,17 +267,45 @@ def check_constructs(change: Change) -> list[Violation]:
         blamed: set[tuple[str, int]] = set()
         for construct in new:
             key = (construct.category, construct.key)
-            if construct.line in added and budget[key] > 0:
-                budget[key] -= 1
-                if (construct.category, construct.line) in blamed:
-                    continue  # one violation per category and line is enough
-                blamed.add((construct.category, construct.line))
-                found.append(
-                    Violation(
+            if construct.line not in added or budget[key] <= 0:
+                continue
+            budget[key] -= 1
+            if (construct.category, construct.line) in blamed:
+                continue  # one finding per category and line is enough
+            blamed.add((construct.category, construct.line))
+            # imports are listed by the capability rule; a write outside is no new reach
+            listed = not construct.key.startswith("import ") and construct.category not in (
+                "filesystem-escape",
+                "custom",
+            )
+            if consent and construct.via_module and construct.category in CONSENTABLE:
+                if listed:
+                    change.capabilities.append(
+                        Capability(
+                            "construct", construct.key, path, construct.line, "consent",
+                            f"uses a {construct.category} module",
+                        )
+                    )  # fmt: skip
+                continue
+            if listed:
+                change.capabilities.append(
+                    Capability(
+                        "construct", construct.key, path, construct.line, "rejected",
                         f"forbidden-{construct.category}",
-                        f"adds {construct.key} ({construct.category} is forbidden by policy.forbidden)",
-                        path,
-                        construct.line,
                     )
+                )  # fmt: skip
+            found.append(
+                Violation(
+                    f"forbidden-{construct.category}",
+                    f"adds {construct.key} ({_why(construct.category, policy)})",
+                    path,
+                    construct.line,
                 )
+            )
     return found
+
+
+def _why(category: str, policy: PolicySettings) -> str:
+    if category in policy.forbidden or category == "custom":
+        return f"{category} is forbidden by policy.forbidden"
+    return f"{category} is always forbidden: it reaches what the imports do not show"

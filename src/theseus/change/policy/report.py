@@ -1,4 +1,5 @@
-"""What a policy check found: violations naming the rule, the file and the line."""
+"""What a policy check found: violations naming the rule, the file and the line, and the
+capabilities the change adds (what it can newly reach), each with a verdict."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import difflib
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from theseus.change.apply import Patched
 from theseus.change.patch import split_lines
@@ -34,17 +35,61 @@ class Violation:
         return {"rule": self.rule, "file": self.file, "line": self.line, "message": self.message}
 
 
+Verdict = Literal["allowed", "consent", "rejected"]
+
+
+@dataclass(frozen=True)
+class Capability:
+    """Something the change can newly reach: an import the base module did not have
+    (``kind="import"``) or a dynamic path to capabilities (``kind="construct"``).
+
+    ``verdict`` is ``allowed`` (within policy.allowed_imports, the project's package, or a
+    relative import), ``consent`` (beyond the allowlist, and policy.capability_changes is
+    "consent": a person must approve it) or ``rejected`` (a violation says why)."""
+
+    kind: Literal["import", "construct"]
+    name: str
+    file: str
+    line: int
+    verdict: Verdict
+    reason: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line} {self.name} ({self.verdict})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "name": self.name,
+            "file": self.file,
+            "line": self.line,
+            "verdict": self.verdict,
+            "reason": self.reason,
+        }
+
+
 @dataclass
 class PolicyReport:
-    """Every violation of one candidate; ``ok`` when there are none."""
+    """Every violation of one candidate; ``ok`` when there are none.
+
+    ``capabilities`` lists what the change can newly reach. ``needs_consent`` is True when
+    any of it waits for a person's consent (policy.capability_changes = "consent"); such a
+    report can still be ``ok``, and the caller must send the candidate to consent with
+    ``capabilities`` rather than let it through.
+    """
 
     violations: list[Violation] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     changed_lines: int = 0
+    capabilities: list[Capability] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.violations
+
+    @property
+    def needs_consent(self) -> bool:
+        return any(c.verdict == "consent" for c in self.capabilities)
 
     @property
     def rules(self) -> list[str]:
@@ -52,11 +97,19 @@ class PolicyReport:
         return list(dict.fromkeys(v.rule for v in self.violations))
 
     def summary(self) -> str:
-        """One line: 'ok', or the first violation and how many more there are."""
-        if self.ok:
-            return f"ok ({len(self.files)} files, {self.changed_lines} changed lines)"
-        more = len(self.violations) - 1
-        return str(self.violations[0]) + (f" (+{more} more)" if more else "")
+        """One line: 'ok' (with what waits for consent, or else what is newly imported), or
+        the first violation and how many more there are."""
+        if not self.ok:
+            more = len(self.violations) - 1
+            return str(self.violations[0]) + (f" (+{more} more)" if more else "")
+        line = f"ok ({len(self.files)} files, {self.changed_lines} changed lines)"
+        waiting = [
+            f"{c.file}:{c.line} {c.name}" for c in self.capabilities if c.verdict == "consent"
+        ]
+        if waiting:
+            return f"{line}; needs consent for {_first(waiting)}"
+        new = sorted({c.name for c in self.capabilities})
+        return f"{line}; new: {_first(new)}" if new else line
 
     def raise_if_violated(self) -> None:
         """Raise :class:`PolicyViolation` (one line) when any rule was broken."""
@@ -69,16 +122,25 @@ class PolicyReport:
             "files": self.files,
             "changed_lines": self.changed_lines,
             "violations": [v.to_dict() for v in self.violations],
+            "needs_consent": self.needs_consent,
+            "capabilities": [c.to_dict() for c in self.capabilities],
         }
+
+
+def _first(items: list[str], shown: int = 3) -> str:
+    more = f" (+{len(items) - shown} more)" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
 
 
 @dataclass
 class Change:
-    """A candidate's effect, as the rules see it: old and new text of every changed file."""
+    """A candidate's effect, as the rules see it: old and new text of every changed file.
+    Rules that find capabilities append them to ``capabilities`` for the report."""
 
     patched: Patched
     settings: Settings
     base_root: Path
+    capabilities: list[Capability] = field(default_factory=list)
 
     @property
     def paths(self) -> list[str]:
@@ -89,6 +151,13 @@ class Change:
 
     def new(self, path: str) -> str | None:
         return self.patched.texts.get(path)
+
+    def base(self, path: str) -> str | None:
+        """The base text of ``path``, following a rename back to the file it came from."""
+        for patch in self.patched.patches:
+            if patch.is_rename and patch.new_path == path and patch.old_path is not None:
+                return self.patched.old_texts.get(patch.old_path)
+        return self.old(path)
 
     @cached_property
     def added_lines(self) -> dict[str, set[int]]:

@@ -98,6 +98,34 @@ def module_files(module: str, python_path: list[str]) -> list[str]:
     return out
 
 
+def module_name(path: str, python_path: list[str]) -> str | None:
+    """The dotted module a project file is imported as (the inverse of module_files);
+    ``pkg/__init__.py`` is ``pkg``. None when no python_path entry holds it."""
+    posix = PurePosixPath(path)
+    if posix.suffix != ".py":
+        return None
+    for entry in python_path:
+        base = PurePosixPath(entry.strip("/") or ".")
+        try:
+            rel = posix.relative_to(base) if base != PurePosixPath(".") else posix
+        except ValueError:
+            continue
+        parts = list(rel.with_suffix("").parts)
+        if parts and parts[-1] == "__init__":
+            parts.pop()
+        if parts and all(part.isidentifier() for part in parts):
+            return ".".join(parts)
+    return None
+
+
+def import_anchor(path: str, python_path: list[str]) -> str | None:
+    """The package ``from . import x`` means in ``path`` (None when not importable)."""
+    name = module_name(path, python_path)
+    if name is None or PurePosixPath(path).name == "__init__.py":
+        return name
+    return name.rpartition(".")[0]
+
+
 def check_signatures(change: Change) -> list[Violation]:
     """Every ``module:qualname`` in paths.protected_signatures keeps its parameters."""
     found = []

@@ -44,6 +44,8 @@ def run_in_sandbox(
         limits_for(settings, timeout),
         env=check_env(root, settings),
         backend=settings.verify.sandbox,
+        allow_weak=settings.verify.allow_weak_sandbox,
+        extra_ro_paths=[settings.root / p for p in settings.verify.read_only_paths],
         cwd=root,
     )
     output = result.stdout + (("\n" if result.stdout else "") + result.stderr).rstrip("\n")

@@ -19,37 +19,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from theseus.change import PERSONAL_PATTERNS, SECRET_PATTERNS
 from theseus.errors import TheseusError
 
-# A value that looks like a call argument or a name in code (``password=password,``) is not
-# a secret; everything else after ``password=`` is.
-_NOT_CODE = r"(?![A-Za-z_][A-Za-z0-9_.]*\s*[,)(\]])"
-_SECRET_KEY = (
-    r"[A-Za-z0-9_-]*(?:password|passwd|passphrase|secret|token|api[_-]?key|"
-    r"access[_-]?key|private[_-]?key|credentials?)[A-Za-z0-9_-]*"
-)
-
-DEFAULT_PATTERNS: tuple[tuple[str, str], ...] = (
-    (
-        "private_key",
-        r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY-----",
-    ),
-    ("api_key", r"\bsk-(?:ant-)?[A-Za-z0-9_-]{16,}"),
-    ("aws_key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
-    ("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"),
-    ("slack_token", r"\bxox[bpars]-[A-Za-z0-9-]{10,}"),
-    ("jwt", r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}"),
-    ("token", r"(?i)\bbearer\s+(?P<value>[A-Za-z0-9._~+/-]{8,}=*)"),
-    (
-        "secret",
-        rf"""(?ix)\b{_SECRET_KEY}["']?\s*[:=]\s*
-        (?:"(?P<dq>[^"\n]{{1,200}})"|'(?P<sq>[^'\n]{{1,200}})')""",
-    ),
-    ("secret", rf"(?i)\b{_SECRET_KEY}[:=]{_NOT_CODE}(?P<value>[^\s\"',;&)}}\]]{{1,200}})"),
-    ("email", r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
-)
+DEFAULT_PATTERNS: tuple[tuple[str, str], ...] = SECRET_PATTERNS + PERSONAL_PATTERNS
 """``(label, regex)``: the label names the placeholder. A named group (``value``, ``dq``,
-``sq``) narrows what is replaced to that group, keeping the key (``password=``) readable."""
+``sq``) narrows what is replaced to that group, keeping the key (``password=``) readable.
+The patterns live in :mod:`theseus.change.policy.secrets`, which the policy's ``secret``
+rule shares."""
 
 _VALUE_GROUPS = ("value", "dq", "sq")
 _PLACEHOLDER = re.compile(r"\[REDACTED:([a-z_]+)#(\d+)\]")

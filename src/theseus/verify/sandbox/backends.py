@@ -1,7 +1,10 @@
 """The three ways to isolate a command, best first, and how to pick one.
 
-* ``bwrap``   bubblewrap: read-only root, only the workspace writable, private /tmp, minimal
-              /dev, new /proc, no network, own pid namespace, no capabilities, dies with us.
+* ``bwrap``   bubblewrap: an allowlisted read-only view of the host (see :mod:`.view`), only
+              the workspace writable, a size-limited private /tmp, minimal /dev, own /proc
+              with /proc/sys read-only, no network, own pid/ipc/uts namespaces, an
+              unprivileged uid with no capabilities, a seccomp filter (:mod:`.seccomp`),
+              dies with us.
 * ``netns``   util-linux `unshare`: no network, own pid and mount namespaces; a shell prelude
               makes every mount read-only except the workspace, builds a minimal /dev, gives
               a private scratch tmpfs (TMPDIR=/dev/shm) and drops every capability.
@@ -16,7 +19,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -24,8 +26,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from theseus.errors import SandboxError
+from theseus.verify.sandbox.cgroup import cgroup_support
+from theseus.verify.sandbox.seccomp import DENIED_SYSCALLS, SeccompUnavailable, seccomp_pipe
+from theseus.verify.sandbox.view import SANDBOX_GID, SANDBOX_UID, bwrap_view
 
 BACKENDS: tuple[str, ...] = ("bwrap", "netns", "rlimits")
+BWRAP_PROTECTIONS = (
+    "unprivileged uid",
+    "fresh pid namespace and /proc",
+    "/sys and /proc/sys read-only",
+    "host filesystem allowlist",
+    "no network",
+    "size-limited /tmp",
+    "seccomp filter",
+    "memory limit counting tmpfs",
+    "workspace disk quota",
+)
+"""What the bwrap backend enforces; ``theseus doctor`` lists each as active or missing."""
 CHOICES: tuple[str, ...] = ("auto", *BACKENDS)
 
 
@@ -41,6 +58,8 @@ class BackendInfo:
     isolates_filesystem: bool = False
     isolates_pids: bool = False
     version: str | None = None
+    protections: tuple[tuple[str, bool, str], ...] = ()
+    """(protection, active here, how or why not) for ``theseus doctor``."""
 
 
 # A shell prelude run as root inside `unshare --mount ...`, before the command.
@@ -75,32 +94,44 @@ exit $?
 """
 
 
-def _tmp_paths() -> list[Path]:
-    """Paths the interpreter needs that a private /tmp would hide (a venv made in /tmp)."""
-    found: list[Path] = []
-    for raw in {sys.prefix, sys.base_prefix, str(Path(sys.executable).resolve().parent)}:
-        path = Path(raw).resolve()
-        if path.parts[:2] == ("/", "tmp") and path.exists():
-            found.append(path)
-    import theseus
-
-    package = Path(theseus.__file__).resolve().parent.parent
-    if package.parts[:2] == ("/", "tmp"):
-        found.append(package)
-    return found
+def _as_root() -> bool:
+    return os.geteuid() == 0
 
 
-def bwrap_argv(workspace: Path, cwd: Path, extra_ro: Sequence[Path]) -> list[str]:
-    args = ["bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc"]
-    args += ["--tmpfs", "/tmp"]  # /dev/shm already lives on the private /dev
-    for path in [*_tmp_paths(), *extra_ro]:
-        args += ["--ro-bind", str(path), str(path)]
-    args += ["--bind", str(workspace), str(workspace)]
-    # every flag costs 1-4 ms of setup per trial; these are the ones that isolate something
-    # that matters (uts and cgroup namespaces are left shared on purpose)
-    args += ["--unshare-net", "--unshare-pid", "--unshare-ipc"]
-    args += ["--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+def _seccomp_fd() -> tuple[int | None, str]:
+    """A pipe with the compiled filter, or None and why not."""
+    try:
+        return seccomp_pipe(), "libseccomp filter: " + ", ".join(DENIED_SYSCALLS[:6]) + ", ..."
+    except SeccompUnavailable as exc:
+        return None, str(exc)
+
+
+def bwrap_argv(
+    workspace: Path,
+    cwd: Path,
+    extra_ro: Sequence[Path],
+    *,
+    tmp_bytes: int = 256 * 1024 * 1024,
+    seccomp_fd: int | None = None,
+) -> list[str]:
+    """The bubblewrap command line: the allowlisted view, fresh namespaces, and the command
+    run as an unprivileged uid with no capabilities (as root: dropped by ``setpriv`` after
+    bwrap has built the view; otherwise: a user namespace mapping us to that uid)."""
+    args = ["bwrap", *bwrap_view(workspace, extra_ro, tmp_bytes=tmp_bytes)]
+    # uts and cgroup namespaces cost little and hide the host's name and cgroup tree
+    args += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
+    args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
+    uid, gid = str(SANDBOX_UID), str(SANDBOX_GID)
+    if _as_root():
+        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        args += ["--unshare-user", "--uid", uid, "--gid", gid]
+    if seccomp_fd is not None:
+        args += ["--seccomp", str(seccomp_fd)]
     args += ["--chdir", str(cwd), "--"]
+    if _as_root():
+        args += ["/usr/bin/setpriv", "--reuid", uid, "--regid", gid, "--clear-groups"]
+        args += ["--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--"]
     return args
 
 
@@ -119,9 +150,11 @@ _lock = threading.Lock()
 _probed: dict[str, BackendInfo] = {}
 
 
-def _try(argv: list[str]) -> tuple[bool, str]:
+def _try(argv: list[str], pass_fds: Sequence[int] = ()) -> tuple[bool, str]:
     try:
-        done = subprocess.run(argv, capture_output=True, timeout=20, check=False)
+        done = subprocess.run(
+            argv, capture_output=True, timeout=20, check=False, pass_fds=tuple(pass_fds)
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, str(exc)
     if done.returncode != 0:
@@ -136,19 +169,52 @@ def _probe_bwrap() -> BackendInfo:
         return BackendInfo("bwrap", False, "bwrap is not installed (apt-get install bubblewrap)")
     version_run = subprocess.run([path, "--version"], capture_output=True, check=False)
     version = version_run.stdout.decode().strip().removeprefix("bubblewrap ") or None
+    if _as_root() and not Path("/usr/bin/setpriv").is_file():
+        return BackendInfo(
+            "bwrap", False, "running as root needs /usr/bin/setpriv (util-linux) to drop to an"
+            " unprivileged uid inside bwrap"
+        )  # fmt: skip
+    fd, filter_how = _seccomp_fd()
     with tempfile.TemporaryDirectory(prefix="theseus-probe-") as raw:
         probe_dir = Path(raw).resolve()
-        ok, why = _try([*bwrap_argv(probe_dir, probe_dir, ()), "/bin/true"])
+        os.chmod(probe_dir, 0o777)
+        argv = [*bwrap_argv(probe_dir, probe_dir, (), seccomp_fd=fd), "/bin/true"]
+        ok, why = _try(argv, () if fd is None else (fd,))
+    if fd is not None:
+        os.close(fd)
     if not ok:
         return BackendInfo("bwrap", False, f"bwrap {version} is installed but fails here: {why}")
+    uid_how = (
+        f"uid {SANDBOX_UID} via setpriv, all capabilities dropped"
+        if _as_root()
+        else f"user namespace as uid {SANDBOX_UID}"
+    )
+    protections = (
+        ("unprivileged uid", True, uid_how),
+        ("fresh pid namespace and /proc", True, "--unshare-pid --proc /proc"),
+        ("/sys and /proc/sys read-only", True, "read-only binds"),
+        ("host filesystem allowlist", True, "/usr, a few /etc files, the Python environment"),
+        ("no network", True, "--unshare-net: loopback only, nothing listening"),
+        ("size-limited /tmp", True, "a tmpfs of verify.tmp_mb megabytes"),
+        ("seccomp filter", fd is not None, filter_how),
+        ("memory limit counting tmpfs", *cgroup_support()),
+        (
+            "workspace disk quota",
+            False,
+            "not yet: RLIMIT_FSIZE per file only; many files can still fill the disk",
+        ),
+    )
     return BackendInfo(
         "bwrap",
         True,
-        f"bubblewrap {version} works here: read-only root, private /tmp, no network, own pids",
+        f"bubblewrap {version} works here: allowlisted read-only view, private /tmp, no "
+        "network, own pids, unprivileged uid" + (", seccomp" if fd is not None else ""),
+        warnings=() if fd is not None else (f"bwrap: no seccomp filter ({filter_how})",),
         isolates_network=True,
         isolates_filesystem=True,
         isolates_pids=True,
         version=version,
+        protections=protections,
     )
 
 

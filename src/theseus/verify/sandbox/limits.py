@@ -36,6 +36,8 @@ class Limits:
     """Largest file a process may write (RLIMIT_FSIZE)."""
     max_output_bytes: int = 1_000_000
     """Captured stdout and stderr, each; the rest is read and dropped, and ``truncated`` set."""
+    tmp_mb: int = 256
+    """Size of the private /tmp (a tmpfs, so it counts against memory, not disk)."""
 
     def __post_init__(self) -> None:
         if not self.timeout > 0:
@@ -45,6 +47,7 @@ class Limits:
             ("cpu_seconds", self.cpu_seconds, 1),
             ("max_processes", self.max_processes, 1),
             ("max_file_mb", self.max_file_mb, 1),
+            ("tmp_mb", self.tmp_mb, 1),
         )
         for name, value, least in checks:
             if value is not None and value < least:

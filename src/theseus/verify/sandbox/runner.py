@@ -11,6 +11,7 @@ import contextlib
 import os
 import select
 import shutil
+import stat
 import subprocess
 import sys
 import threading
@@ -28,6 +29,7 @@ from theseus.verify.sandbox.backends import (
     netns_argv,
     rlimits_argv,
 )
+from theseus.verify.sandbox.cgroup import MemoryCgroup, memory_cgroup
 from theseus.verify.sandbox.limits import (
     Limits,
     SandboxResult,
@@ -38,8 +40,10 @@ from theseus.verify.sandbox.limits import (
     user_process_count,
 )
 from theseus.verify.sandbox.procs import NamespaceTracker, SessionTracker, Tracker
+from theseus.verify.sandbox.seccomp import SeccompUnavailable, seccomp_pipe
 
 _CHUNK = 65536
+SHARED_UID_PROCESSES = 4096
 _FIRST_COUNT = 0.05
 
 
@@ -134,15 +138,23 @@ def command_line(
     workspace: Path,
     cwd: Path,
     extra_ro_paths: Sequence[Path] = (),
+    seccomp_fd: int | None = None,
 ) -> tuple[list[str], Callable[[], None] | None]:
     """The full command line (limits + backend + command) and the preexec fallback, if any."""
     nproc_base = user_process_count()
+    if info.name == "bwrap" and os.geteuid() == 0:
+        # The command runs as the sandbox uid, which every concurrent run shares, and
+        # RLIMIT_NPROC counts all of that uid's processes: as the per-run limit it would let
+        # one run starve another. The watchdog counts each run's own namespace; the rlimit
+        # stays as a host-wide backstop only.
+        nproc_base = SHARED_UID_PROCESSES
     use_prlimit = _has("prlimit")
     prefix = prlimit_argv(limits, nproc_base=nproc_base) if use_prlimit else []
     preexec = None if use_prlimit else rlimit_preexec(limits, nproc_base=nproc_base)
     if info.name == "bwrap":
         ro = [Path(p).resolve() for p in extra_ro_paths]
-        wrap = bwrap_argv(workspace, cwd, ro)
+        tmp_bytes = limits.tmp_mb * 1024 * 1024
+        wrap = bwrap_argv(workspace, cwd, ro, tmp_bytes=tmp_bytes, seccomp_fd=seccomp_fd)
     elif info.name == "netns":
         wrap = netns_argv(workspace, cwd, as_root=os.geteuid() == 0)
     else:
@@ -160,9 +172,14 @@ def run_sandboxed(
     cwd: Path | None = None,
     stdin: bytes | None = None,
     extra_ro_paths: Sequence[Path] = (),
+    allow_weak: bool = False,
 ) -> SandboxResult:
     """Run ``argv`` in the sandbox with only ``workspace`` writable; never raises for what
-    the command does (that is in the result), only for bad arguments (SandboxError)."""
+    the command does (that is in the result), only for bad arguments or a sandbox that
+    cannot contain it (SandboxError).
+
+    The ``rlimits`` backend isolates nothing (network, files, other processes): it runs
+    only with ``allow_weak`` (``[verify] allow_weak_sandbox = true``), never by accident."""
     if not argv or not str(argv[0]):
         raise SandboxError("no command given", hint="pass the command to run after --")
     ws = _folder(workspace, "workspace")
@@ -170,7 +187,20 @@ def run_sandboxed(
         raise SandboxError("the workspace cannot be /", hint="pass the candidate's own folder")
     where = _folder(cwd, "cwd") if cwd is not None else ws
     info = detect_backend(backend)
-    full, preexec = command_line(argv, info, limits, ws, where, extra_ro_paths)
+    if not info.isolates_filesystem and not allow_weak:
+        raise SandboxError(
+            f"the {info.name} sandbox backend contains nothing (no network, filesystem or"
+            " process isolation), so candidate code will not run in it",
+            hint="install bubblewrap (apt-get install bubblewrap), or set [verify]"
+            " allow_weak_sandbox = true to run unconfined code knowingly",
+        )
+    seccomp_fd = _seccomp_for(info)
+    if info.name in ("bwrap", "netns") and os.geteuid() == 0:
+        open_to_sandbox(ws)  # the command runs as an unprivileged uid: let it write here
+    full, preexec = command_line(argv, info, limits, ws, where, extra_ro_paths, seccomp_fd)
+    group = _memory_group(info, limits)
+    if group is not None:
+        full = [*group.prefix(), *full]  # joins its cgroup before anything else runs
     started = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -182,9 +212,15 @@ def run_sandboxed(
             stderr=subprocess.PIPE,
             start_new_session=True,
             preexec_fn=preexec,  # None whenever prlimit exists
+            pass_fds=() if seccomp_fd is None else (seccomp_fd,),
         )
     except OSError as exc:
+        if group is not None:
+            group.remove()
         raise SandboxError(f"cannot start the sandbox ({full[0]}): {exc.strerror}") from None
+    finally:
+        if seccomp_fd is not None:
+            os.close(seccomp_fd)
     assert proc.stdout is not None and proc.stderr is not None
     out = _Capture(proc.stdout, limits.max_output_bytes)
     err = _Capture(proc.stderr, limits.max_output_bytes)
@@ -201,23 +237,70 @@ def run_sandboxed(
         tracker.kill_all()  # stragglers of the session; a namespace dies with its init
     stdout, stderr = out.text(5.0), err.text(5.0)
     returncode = normalise_returncode(raw, info.name)
+    memory_killed = False
+    if group is not None:
+        memory_killed = group.oom_kills() > 0
+        group.remove()
     return SandboxResult(
         returncode=returncode,
         stdout=stdout,
         stderr=stderr,
         duration=duration,
         timed_out=timed_out,
-        reason=explain(
-            returncode,
-            stderr,
-            limits,
-            timed_out=timed_out,
-            process_limit_hit=too_many,
-            backend=info.name,
+        reason=(
+            f"memory limit ({limits.memory_mb} MB, its /tmp included) exceeded"
+            if memory_killed and not timed_out and not too_many and returncode != 0
+            else explain(
+                returncode,
+                stderr,
+                limits,
+                timed_out=timed_out,
+                process_limit_hit=too_many,
+                backend=info.name,
+            )
         ),
         backend=info.name,
         truncated=out.truncated or err.truncated,
     )
+
+
+def _memory_group(info: BackendInfo, limits: Limits) -> MemoryCgroup | None:
+    """A memory cgroup for the run when the backend isolates and cgroups can be made here."""
+    if info.name not in ("bwrap", "netns") or limits.memory_mb is None:
+        return None
+    return memory_cgroup(limits.memory_mb * 1024 * 1024)
+
+
+def _seccomp_for(info: BackendInfo) -> int | None:
+    """A pipe with the seccomp program when this backend loads one (bwrap, where it works)."""
+    if info.name != "bwrap" or not any(
+        name == "seccomp filter" and active for name, active, _ in info.protections
+    ):
+        return None
+    try:
+        return seccomp_pipe()
+    except SeccompUnavailable:
+        return None
+
+
+def open_to_sandbox(workspace: Path) -> None:
+    """Make the workspace writable by the sandbox's unprivileged uid (as root only).
+
+    Modes, not ownership: git refuses to work in a tree another user owns, and the folder
+    above the workspace is private to us (0700), so no other host user can reach it."""
+    for folder, dirs, files in os.walk(workspace):
+        for name in dirs:
+            _add_mode(os.path.join(folder, name), 0o777)
+        for name in files:
+            _add_mode(os.path.join(folder, name), 0o666)
+    _add_mode(str(workspace), 0o777)
+
+
+def _add_mode(path: str, bits: int) -> None:
+    with contextlib.suppress(OSError):
+        st = os.lstat(path)
+        if not stat.S_ISLNK(st.st_mode) and st.st_mode & bits != bits:
+            os.chmod(path, stat.S_IMODE(st.st_mode) | bits)
 
 
 def _watch(
