@@ -206,6 +206,10 @@ class VerifySettings(_Section):
     max_processes: int = Field(default=256, ge=8)
     max_file_mb: int = Field(default=256, ge=1)
     tmp_mb: int = Field(default=256, ge=1, description="size of the sandbox's private /tmp")
+    memory_cgroup: bool = Field(
+        default=True,
+        description="hold each run, tmpfs included, to memory_mb in a memory cgroup (root)",
+    )
     read_only_paths: list[str] = Field(
         default_factory=list,
         description="more host paths the sandbox may read (it sees /usr, the Python"

@@ -221,6 +221,7 @@ def limits_for(settings: Settings, timeout: float) -> Limits:
         max_processes=v.max_processes,
         max_file_mb=v.max_file_mb,
         tmp_mb=v.tmp_mb,
+        memory_cgroup=v.memory_cgroup,
     )
 
 

@@ -268,6 +268,8 @@ def _memory_group(info: BackendInfo, limits: Limits) -> MemoryCgroup | None:
     """A memory cgroup for the run when the backend isolates and cgroups can be made here."""
     if info.name not in ("bwrap", "netns") or limits.memory_mb is None:
         return None
+    if not limits.memory_cgroup:
+        return None
     return memory_cgroup(limits.memory_mb * 1024 * 1024)
 
 
