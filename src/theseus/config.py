@@ -206,6 +206,12 @@ class VerifySettings(_Section):
     max_processes: int = Field(default=256, ge=8)
     max_file_mb: int = Field(default=256, ge=1)
     tmp_mb: int = Field(default=256, ge=1, description="size of the sandbox's private /tmp")
+    workspace_mb: int = Field(
+        default=1024, ge=16, description="disk quota of each workspace, in MB (root: a tmpfs)"
+    )
+    workspace_files: int = Field(
+        default=100_000, ge=100, description="file (inode) quota of each workspace"
+    )
     memory_cgroup: bool = Field(
         default=True,
         description="hold each run, tmpfs included, to memory_mb in a memory cgroup (root)",

@@ -300,6 +300,8 @@ REFUSED = st.sampled_from(
 @given(st.text(max_size=60), REFUSED, st.data())
 def test_every_refused_character_is_found(text: str, char: str, data: st.DataObject) -> None:
     where = data.draw(st.integers(0, len(text)))
+    if char == "\r" and text[where:].startswith("\n"):
+        return  # \r\n is one line break to Python and to the diff alike: allowed
     assert scan_text(text[:where] + char + text[where:])
 
 

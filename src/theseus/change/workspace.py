@@ -26,7 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Literal
 
-from theseus._scratch import make_scratch, reap_stale
+from theseus._scratch import DEFAULT_QUOTA, Quota, make_scratch, reap_stale, release_scratch
 from theseus.change.apply import ApplyResult, apply_patch, write_texts
 from theseus.change.candidate import Candidate
 from theseus.change.diffs import diff_texts
@@ -129,7 +129,7 @@ def _worktree_lock(lock: str | Path) -> Iterator[None]:
 
 def _cleanup(tmpdir: str, repo: str | None, worktree: str | None, lock: str | None) -> None:
     if repo is None or worktree is None or lock is None:
-        shutil.rmtree(tmpdir, ignore_errors=True)
+        release_scratch(tmpdir)
         return
     with _worktree_lock(lock):
         subprocess.run(
@@ -138,7 +138,7 @@ def _cleanup(tmpdir: str, repo: str | None, worktree: str | None, lock: str | No
             capture_output=True,
             check=False,
         )
-        shutil.rmtree(tmpdir, ignore_errors=True)
+        release_scratch(tmpdir)
         subprocess.run(["git", "worktree", "prune"], cwd=repo, capture_output=True, check=False)
 
 
@@ -189,13 +189,22 @@ class Workspace:
 
     @classmethod
     def create(
-        cls, project_root: Path, base_commit: str | None = None, *, parent: Path | None = None
+        cls,
+        project_root: Path,
+        base_commit: str | None = None,
+        *,
+        parent: Path | None = None,
+        quota: Quota | None = DEFAULT_QUOTA,
     ) -> Workspace:
-        """A workspace for ``project_root`` at ``base_commit`` (default: the current one)."""
+        """A workspace for ``project_root`` at ``base_commit`` (default: the current one).
+
+        As root the workspace is a tmpfs of ``quota`` (bytes and files), so code run in it
+        cannot fill the host's disk; a project larger than the quota cannot be checked out
+        (raise ``[verify] workspace_mb`` / ``workspace_files``)."""
         root = project_root.resolve()
         if not root.is_dir():
             raise PatchError(f"project folder {project_root} does not exist")
-        tmpdir = make_scratch("theseus-ws-", parent)
+        tmpdir = make_scratch("theseus-ws-", parent, quota)
         try:
             if is_git_repo(root) and base_commit != WORKING_TREE:
                 return cls._worktree(root, base_commit, tmpdir)
@@ -206,7 +215,7 @@ class Workspace:
                 )
             return cls._copy(root, tmpdir)
         except BaseException:
-            shutil.rmtree(tmpdir, ignore_errors=True)
+            release_scratch(tmpdir)
             raise
 
     @classmethod

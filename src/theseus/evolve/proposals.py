@@ -25,7 +25,7 @@ from theseus.errors import TheseusError
 from theseus.evidence import EvidenceStore, FailureBatch
 from theseus.paths import rules_from
 from theseus.propose import ACTUAL_KEY, ProposalContext, SearchBudget, actual_outputs
-from theseus.verify import write_replay_module
+from theseus.verify import workspace_quota, write_replay_module
 
 if TYPE_CHECKING:  # only named in annotations
     from theseus.propose import Attempt, Proposer, Rejected, Spending
@@ -60,7 +60,7 @@ def propose(
     notes: Callable[[str], None] | None = None,
 ) -> list[Candidate]:
     """Candidates from ``proposer`` for ``batch``, searched in a workspace at ``base_commit``."""
-    with Workspace.create(root, base_commit) as ws:
+    with Workspace.create(root, base_commit, quota=workspace_quota(settings)) as ws:
         module = write_replay_module(batch.cases, ws.path, settings, batch.signature)
         target = oracle_folder(settings, ws.path)
         command = f"python -m pytest -q -p no:cacheprovider {module.relpath} {target}".strip()

@@ -21,6 +21,7 @@ from theseus.verify.pipeline import (
     fail_fast_enabled,
     store_verification,
     verify_candidate,
+    workspace_quota,
 )
 from theseus.verify.replay import ReplayModule, write_replay_module
 from theseus.verify.score import Score
@@ -45,5 +46,6 @@ __all__ = [
     "get_baseline",
     "store_verification",
     "verify_candidate",
+    "workspace_quota",
     "write_replay_module",
 ]

@@ -21,6 +21,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from theseus._scratch import Quota
 from theseus.change import Candidate, Workspace, check_policy
 from theseus.config import Settings
 from theseus.errors import PatchError
@@ -155,7 +156,8 @@ def _verify(
         )
 
     _check_cancel(cancel)
-    with Workspace.create(project_root, candidate.base_commit) as workspace:
+    quota = workspace_quota(settings)
+    with Workspace.create(project_root, candidate.base_commit, quota=quota) as workspace:
         report = check_policy(candidate, settings, workspace.path)
         policy = report.to_dict()
         violations = [str(v) for v in report.violations]
@@ -204,10 +206,16 @@ def _baseline(
     sig = signature or ""
 
     def compute() -> Baseline:
-        with Workspace.create(project_root, base_commit) as base:
+        with Workspace.create(project_root, base_commit, quota=workspace_quota(settings)) as base:
             return run_baseline(base.path, settings, base_commit, sig, cases)
 
     return get_baseline(settings, base_commit, sig, cases, compute)
+
+
+def workspace_quota(settings: Settings) -> Quota:
+    """The disk quota of a workspace that candidate code runs in ([verify] workspace_*)."""
+    v = settings.verify
+    return Quota(bytes=v.workspace_mb * 1024 * 1024, files=v.workspace_files)
 
 
 def fail_fast_enabled(settings: Settings) -> bool:

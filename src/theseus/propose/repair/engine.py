@@ -6,13 +6,13 @@ folder, a test command that fails, and globs naming the files it may change.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from theseus._scratch import release_scratch
 from theseus.errors import RepairInputError
 from theseus.paths import rules_from
 from theseus.propose.base import SearchBudget
@@ -194,7 +194,7 @@ def repair(
         )  # fmt: skip
     finally:
         for ws in workspaces:
-            shutil.rmtree(ws.parent, ignore_errors=True)
+            release_scratch(ws.parent)
     best = found.best()
     return RepairResult(
         status="fixed" if best else "not_fixed",

@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from theseus._scratch import make_scratch
+from theseus._scratch import DEFAULT_QUOTA, make_scratch
 from theseus.change.apply import patched_texts
 from theseus.change.workspace import EXCLUDED_DIRS
 from theseus.propose.base import ValidationOutcome
@@ -22,7 +22,7 @@ from theseus.propose.repair.runner import TrialRun, install_repair_plugin, run_t
 
 def copy_project(root: Path) -> Path:
     """A throwaway copy of the project (minus caches, VCS data and virtualenvs)."""
-    target = make_scratch("theseus-repair-") / "ws"
+    target = make_scratch("theseus-repair-", quota=DEFAULT_QUOTA) / "ws"
     shutil.copytree(root, target, ignore=shutil.ignore_patterns(*EXCLUDED_DIRS, "*.pyc"))
     install_repair_plugin(target)
     return target

@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from theseus._scratch import quota_support
 from theseus.errors import SandboxError
 from theseus.verify.sandbox.cgroup import cgroup_support
 from theseus.verify.sandbox.seccomp import DENIED_SYSCALLS, SeccompUnavailable, seccomp_pipe
@@ -198,11 +199,7 @@ def _probe_bwrap() -> BackendInfo:
         ("size-limited /tmp", True, "a tmpfs of verify.tmp_mb megabytes"),
         ("seccomp filter", fd is not None, filter_how),
         ("memory limit counting tmpfs", *cgroup_support()),
-        (
-            "workspace disk quota",
-            False,
-            "not yet: RLIMIT_FSIZE per file only; many files can still fill the disk",
-        ),
+        ("workspace disk quota", *quota_support()),
     )
     return BackendInfo(
         "bwrap",

@@ -13,6 +13,7 @@ Only where Theseus may create cgroups (root, with the v1 memory controller mount
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import time
@@ -67,14 +68,53 @@ class MemoryCgroup:
 
 
 def _parent() -> tuple[Path, int] | None:
+    """``theseus-sandbox/p<pid>`` under the memory hierarchy: one folder per process, so
+    the groups a killed process left can be told from those a live one is about to use."""
     if os.geteuid() != 0:
         return None
     if (_V1 / "cgroup.procs").is_file():
-        return _V1 / _PARENT, 1
-    controllers = _V2 / "cgroup.controllers"
-    if controllers.is_file() and "memory" in controllers.read_text().split():
-        return _V2 / _PARENT, 2
-    return None
+        root, version = _V1 / _PARENT, 1
+    else:
+        controllers = _V2 / "cgroup.controllers"
+        if not (controllers.is_file() and "memory" in controllers.read_text().split()):
+            return None
+        root, version = _V2 / _PARENT, 2
+    _reap_dead(root)
+    mine = root / f"p{os.getpid()}"
+    if mine not in _reaped:
+        _reaped.add(mine)
+        atexit.register(_remove_quietly, mine)  # the next process reaps it if this fails
+    return mine, version
+
+
+def _remove_quietly(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
+_reaped: set[Path] = set()
+
+
+def _reap_dead(root: Path) -> None:
+    """Once per process: remove the groups of processes that are gone (a killed run's)."""
+    if root in _reaped:
+        return
+    _reaped.add(root)
+    try:
+        owners = [p for p in root.iterdir() if p.is_dir() and p.name.startswith("p")]
+    except OSError:
+        return
+    for stray in root.glob("run-*"):  # groups made before they were kept per process
+        with contextlib.suppress(OSError):
+            stray.rmdir()
+    for owner in owners:
+        if not owner.name[1:].isdigit() or Path(f"/proc/{owner.name[1:]}").exists():
+            continue
+        for group in owner.glob("run-*"):
+            with contextlib.suppress(OSError):
+                group.rmdir()
+        with contextlib.suppress(OSError):
+            owner.rmdir()
 
 
 def memory_cgroup(limit_bytes: int) -> MemoryCgroup | None:
@@ -84,10 +124,11 @@ def memory_cgroup(limit_bytes: int) -> MemoryCgroup | None:
         return None
     parent, version = found
     try:
-        parent.mkdir(exist_ok=True)
+        parent.mkdir(parents=True, exist_ok=True)
         if version == 2:
-            with contextlib.suppress(OSError):
-                (parent / "cgroup.subtree_control").write_text("+memory")
+            for level in (parent.parent, parent):
+                with contextlib.suppress(OSError):
+                    (level / "cgroup.subtree_control").write_text("+memory")
         path = parent / f"run-{uuid.uuid4().hex[:16]}"
         path.mkdir()
     except OSError:
