@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from project_files import write
 
 from theseus.config import Settings, parse_settings
 
@@ -19,13 +20,6 @@ def git(root: Path, *args: str) -> str:
         check=True,
     )
     return done.stdout.strip()
-
-
-def write(root: Path, files: dict[str, str]) -> None:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from project_files import write
 
 from theseus.change import PolicyReport, apply_patch, check_policy, make_diff
 from theseus.change.patch import split_lines
@@ -37,9 +38,7 @@ FILES = {
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     root = tmp_path / "project"
-    for rel, text in FILES.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text, encoding="utf-8")
+    write(root, FILES)
     return root
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from project_files import write
 
 from theseus.change import PolicyReport, check_policy, make_diff
 from theseus.change.policy.categories import CATEGORIES, HARD, hits_module
@@ -36,9 +37,7 @@ FUZZ = settings(max_examples=30, deadline=None, suppress_health_check=list(Healt
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project is only read by the policy, so one per module serves every test."""
     root = tmp_path_factory.mktemp("capabilities") / "project"
-    for rel, text in FILES.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text, encoding="utf-8")
+    write(root, FILES)
     return root
 
 

@@ -4,18 +4,16 @@ which its commands run inherits none of the host's keys."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
 from calc_batch import Watch
+from fake_chat import FakeChat, calls
 
 from theseus.config import Settings, load_settings
 from theseus.paths import rules_from
 from theseus.propose import ProposalContext, SearchBudget
 from theseus.propose.agent.proposer import AgentProposer
-from theseus.propose.llm.client import Message, Reply, ToolCall, ToolSpec, Usage
 
 pytestmark = pytest.mark.e2e
 
@@ -31,31 +29,6 @@ protected = ["tests/**/*.py"]
 [tests]
 command = "python -m pytest -q -p no:cacheprovider tests"
 """
-
-
-class Recorder:
-    """A chat client that asks the agent's tools for the secret, then gives up."""
-
-    provider = "fake"
-    model = "fake-model"
-
-    def __init__(self, steps: list[list[tuple[str, dict[str, Any]]]]) -> None:
-        self.steps = steps
-        self.seen: list[str] = []
-
-    def complete(
-        self,
-        messages: Sequence[Message],
-        *,
-        tools: Sequence[ToolSpec] = (),
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-    ) -> Reply:
-        self.seen.extend(str(m.content) for m in messages)
-        pairs = self.steps.pop(0) if self.steps else [("finish", {"summary": "done"})]
-        return Reply(
-            "", tuple(ToolCall(f"c{i}", n, a) for i, (n, a) in enumerate(pairs)), Usage(10, 5)
-        )
 
 
 def _project(root: Path) -> Settings:
@@ -77,11 +50,14 @@ def test_the_model_never_reads_a_secret_through_the_agents_tools(
     monkeypatch.setenv("OPENAI_API_KEY", HOST_KEY)  # the host's own key, in our environment
     root = tmp_path / "proj"
     settings = _project(root)
-    chat = Recorder(
+    chat = FakeChat(
         [
-            [("view_file", {"path": "calc/settings.py"})],
-            [("run_command", {"command": "cat calc/settings.py; grep -r sk- . || true"})],
-            [("run_command", {"command": "env; cat /proc/1/environ | tr '\\0' '\\n' || true"})],
+            calls(("view_file", {"path": "calc/settings.py"})),
+            calls(("run_command", {"command": "cat calc/settings.py; grep -r sk- . || true"})),
+            calls(
+                ("run_command", {"command": "env; cat /proc/1/environ | tr '\\0' '\\n' || true"})
+            ),
+            calls(("finish", {"summary": "done"})),
         ]
     )
     watch = Watch()
@@ -96,7 +72,7 @@ def test_the_model_never_reads_a_secret_through_the_agents_tools(
         notes=watch.notes.append,
     )
     list(AgentProposer(chat, settings).propose(ctx))
-    everything = "\n".join(chat.seen)
+    everything = "\n".join(str(m.content) for c in chat.calls for m in c["messages"])
     assert "[REDACTED:api_key" in everything, "the tools did read the file"
     assert SECRET not in everything
     assert HOST_KEY not in everything

@@ -7,12 +7,12 @@ mutable files are undone, and the step, token, time and cycle-budget limits stop
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 from calc_batch import Watch, wrong_sum_batch
+from fake_chat import FakeChat, calls
 from scripted_llm import ScriptedLLMServer, text, tool_calls
 
 from theseus.change.apply import apply_patch
@@ -24,7 +24,7 @@ from theseus.propose.agent.tools import TOOL_SPECS, run_in_sandbox
 from theseus.propose.base import Attempt, ProposalContext, SearchBudget
 from theseus.propose.llm import make_client
 from theseus.propose.llm.accounting import estimate_prompt_tokens
-from theseus.propose.llm.client import LLMError, Message, Reply, ToolCall, ToolSpec, Usage
+from theseus.propose.llm.client import LLMError, Message, Reply, Usage
 from theseus.propose.repair.proposer import diff_key
 
 BUGGY = "def add(a, b):\n    return a - b\n"
@@ -79,35 +79,8 @@ def context(root: Path, watch: Watch, *, seconds: float = 60.0, with_batch: bool
     )  # fmt: skip
 
 
-def calls(*pairs: tuple[str, dict[str, Any]], usage: Usage = Usage(100, 50)) -> Reply:  # noqa: B008
-    return Reply("", tuple(ToolCall(f"c{i}", n, a) for i, (n, a) in enumerate(pairs)), usage)
-
-
 FIX = ("edit_file", {"path": "calc/ops.py", "old": "a - b", "new": "a + b"})
 FINISH = ("finish", {"summary": "add subtracted; it adds now"})
-
-Step = Reply | LLMError | Callable[[list[Message]], Reply]
-
-
-class FakeChat:
-    """An in-memory ChatClient answering from a list; records every call."""
-
-    provider = "fake"
-    model = "fake-model"
-
-    def __init__(self, steps: Sequence[Step]) -> None:
-        self.steps = list(steps)
-        self.calls: list[dict[str, Any]] = []
-
-    def complete(self, messages: Sequence[Message], *, tools: Sequence[ToolSpec] = (),
-                 max_tokens: int | None = None, temperature: float | None = None) -> Reply:  # fmt: skip
-        self.calls.append(
-            {"messages": list(messages), "tools": list(tools), "max_tokens": max_tokens}
-        )
-        step = self.steps.pop(0) if self.steps else calls(("list_files", {}))
-        if isinstance(step, LLMError):
-            raise step
-        return step(list(messages)) if callable(step) else step
 
 
 def run(root: Path, settings: Settings, chat: Any, watch: Watch, **ctx: Any) -> list[Any]:

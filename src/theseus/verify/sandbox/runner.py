@@ -195,8 +195,8 @@ def run_sandboxed(
             " allow_weak_sandbox = true to run unconfined code knowingly",
         )
     seccomp_fd = _seccomp_for(info)
-    if info.name in ("bwrap", "netns") and os.geteuid() == 0:
-        open_to_sandbox(ws)  # the command runs as an unprivileged uid: let it write here
+    if info.name == "bwrap" and os.geteuid() == 0:
+        open_to_sandbox(ws)  # bwrap runs it as an unprivileged uid: let that uid write here
     full, preexec = command_line(argv, info, limits, ws, where, extra_ro_paths, seccomp_fd)
     group = _memory_group(info, limits)
     if group is not None:
