@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from theseus import _pyast as pyast
+
 SRC = Path(__file__).resolve().parents[2] / "src"
 PACKAGE = "theseus"
 
@@ -23,6 +25,7 @@ LAYERS: list[set[str]] = [
     {
         "theseus.errors",
         "theseus._atomic",
+        "theseus._pyast",
         "theseus._jsonvalue",
         "theseus._scratch",
         "theseus.endpoints",
@@ -90,7 +93,7 @@ def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for module, (path, is_package) in MODULES.items():
         edges: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(pyast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Import | ast.ImportFrom):
                 continue
             for target in _targets(module, is_package, node):
@@ -168,7 +171,7 @@ def test_no_module_imports_its_own_package_face() -> None:
         if is_package:
             continue
         own = module.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        for node in ast.walk(pyast.parse(path.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.ImportFrom | ast.Import)
                 and own != PACKAGE
@@ -183,7 +186,7 @@ def test_every_stage_has_a_public_face() -> None:
     for stage in ("evidence", "change", "verify", "propose", "lineage", "gate", "runtime",
                   "evolve", "demo", "bench"):  # fmt: skip
         init = SRC / PACKAGE / stage / "__init__.py"
-        tree = ast.parse(init.read_text(encoding="utf-8"))
+        tree = pyast.parse(init.read_text(encoding="utf-8"))
         doc = ast.get_docstring(tree) or ""
         assert len(doc.splitlines()) >= 3, f"theseus.{stage} needs a docstring saying what it is"
         names = [
@@ -218,3 +221,18 @@ def test_function_level_imports_are_edges() -> None:
     assert any("theseus.change.definitions" in targets for targets in graph.values()), (
         "the lazy libcst import of theseus.change is seen"
     )
+
+
+def test_every_parse_in_the_package_takes_the_parse_lock() -> None:
+    """``ast.parse`` from two threads corrupts CPython's converter state (see _pyast.py)."""
+    direct = [
+        f"{module}: line {node.lineno}"
+        for module, (path, _) in MODULES.items()
+        if module != "theseus._pyast"
+        for node in ast.walk(pyast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute)
+        and node.attr == "parse"
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "ast"
+    ]
+    assert direct == []

@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
+from theseus import _pyast as pyast
 from theseus.change.policy.categories import Construct
 from theseus.change.policy.modattrs import foreign_module, is_module, is_private, top
 
@@ -132,7 +133,7 @@ def _expand(annotation: ast.expr, depth: int = 0) -> ast.expr:
         return annotation
     if isinstance(annotation, ast.Constant) and isinstance(annotation.value, str):
         try:
-            parsed = ast.parse(annotation.value.strip(), mode="eval").body
+            parsed = pyast.parse(annotation.value.strip(), mode="eval").body
         except SyntaxError:
             return annotation  # Literal["two words"]: not code, and not evaluable either
         for node in ast.walk(parsed):
@@ -158,7 +159,7 @@ def parse_module(text: str) -> ast.Module | None:
     Memoized by text (the rules, and the repair search's many candidates, parse the same
     files over and over), so the tree is shared: read it, never modify it."""
     try:
-        tree = ast.parse(text)
+        tree = pyast.parse(text)
     except (SyntaxError, ValueError):
         return None
     for node in ast.walk(tree):

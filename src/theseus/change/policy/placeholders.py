@@ -19,6 +19,7 @@ import re
 import tokenize
 from collections import Counter
 
+from theseus import _pyast as pyast
 from theseus.change.policy.report import Change, Violation
 
 _MARKER = re.compile(r"\b(TODO|FIXME|XXX)\b")
@@ -146,7 +147,7 @@ class _Scan(ast.NodeVisitor):
 
 def _scan(text: str | None) -> _Scan | None:
     try:
-        tree = ast.parse(text or "")
+        tree = pyast.parse(text or "")
     except SyntaxError:
         return None
     scan = _Scan()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from pathlib import PurePosixPath
 
+from theseus import _pyast as pyast
 from theseus.change.policy.report import Change, Violation
 from theseus.paths import PathRules
 
@@ -33,7 +34,7 @@ def check_parses(change: Change) -> list[Violation]:
     found = []
     for path in change.python_files():
         try:
-            ast.parse(change.new(path) or "", filename=path)
+            pyast.parse(change.new(path) or "", filename=path)
         except SyntaxError as exc:
             found.append(Violation("parses", f"does not parse: {exc.msg}", path, exc.lineno))
     return found
@@ -162,7 +163,7 @@ def _signature(text: str, qualname: str) -> object | None:
 
 def _signature_at(text: str, qualname: str) -> tuple[object | None, int | None]:
     try:
-        tree = ast.parse(text)
+        tree = pyast.parse(text)
     except SyntaxError:
         return None, None
     node = find_definition(tree, qualname)

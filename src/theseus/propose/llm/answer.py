@@ -14,13 +14,13 @@ cost a sandbox run, and must be recorded as a lazy answer, so :func:`parse_answe
 
 from __future__ import annotations
 
-import ast
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from theseus import _pyast as pyast
 from theseus.change.apply import patched_texts, read_text
 from theseus.change.definitions import replace_definition, split_target
 from theseus.change.diffs import make_diff
@@ -128,7 +128,7 @@ def parse_answer(
     for path, new in new_texts.items():
         if path.endswith(".py"):
             try:
-                ast.parse(new, filename=path)
+                pyast.parse(new, filename=path)
             except SyntaxError as exc:
                 raise reject(
                     "unparsable",

@@ -22,6 +22,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
 
+from theseus import _pyast as pyast
 from theseus.change.apply import read_text
 from theseus.config import Settings
 from theseus.errors import PatchError, TheseusError
@@ -204,7 +205,7 @@ def _numbered(lines: list[str], start: int, end: int, marks: set[int]) -> str:
 def _excerpt(path: str, text: str, marks: set[int]) -> str:
     lines = text.splitlines()
     try:
-        tree = ast.parse(text)
+        tree = pyast.parse(text)
     except SyntaxError:
         tree = ast.Module(body=[], type_ignores=[])
     spans: list[tuple[int, int]] = []

@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from theseus import _pyast as pyast
+
 Undo = Callable[[], None]
 TextEdit = tuple[int, int, str]  # [start, end) character offsets -> replacement
 
@@ -46,7 +48,7 @@ class Editor:
     def __init__(self, path: str, source: str) -> None:
         self.path = path
         self.source = source
-        self.tree = ast.parse(source)
+        self.tree = pyast.parse(source)
         self.lines = source.splitlines(keepends=True)
         self._starts = [0]
         for line in self.lines:
@@ -115,7 +117,7 @@ class Editor:
         for edits in variants:
             text = apply_edits(self.source, edits)
             try:
-                parsed = ast.parse(text)
+                parsed = pyast.parse(text)
             except (SyntaxError, ValueError, RecursionError):
                 continue
             if where is None:

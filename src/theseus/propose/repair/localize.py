@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from theseus import _pyast as pyast
 from theseus.propose.repair.spectrum import Line
 
 _PY_FRAME = re.compile(r'File "(?P<file>[^"]+\.py)", line (?P<line>\d+), in (?P<func>[^\s]+)')
@@ -53,7 +54,7 @@ class StatementIndex:
         self.first: dict[int, int] = {}
         self.function_lines: dict[int, list[int]] = {}
         try:
-            tree = ast.parse(source)
+            tree = pyast.parse(source)
         except SyntaxError:
             return
         self._walk(tree.body, None)

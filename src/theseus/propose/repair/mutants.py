@@ -13,6 +13,7 @@ import difflib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
+from theseus import _pyast as pyast
 from theseus.change.diffs import diff_texts
 from theseus.propose.repair.edit import Change, Editor
 from theseus.propose.repair.localize import Location
@@ -121,7 +122,7 @@ def combine(first: Mutant, second: Mutant, originals: Mapping[str, str]) -> Muta
             texts[path] = text
     for text in texts.values():
         try:
-            ast.parse(text)
+            pyast.parse(text)
         except SyntaxError:
             return None
     susp = (first.suspiciousness + second.suspiciousness) / 2
