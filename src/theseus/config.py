@@ -256,8 +256,38 @@ class RuntimeSettings(_Section):
     health_window: float = Field(default=30.0, gt=0)
     health_min_samples: int = Field(default=20, ge=1)
     max_error_rate_increase: float = Field(default=0.05, ge=0.0)
-    max_p95_ratio: float = Field(default=2.0, ge=1.0)
+    max_p95_ratio: float = Field(
+        default=2.0,
+        ge=1.0,
+        description="a new version whose p95 of the agent's own time per call is more than"
+        " this many times the old one's (and beyond the old one's own spread) is rolled back",
+    )
+    latency_floor_ms: float = Field(
+        default=10.0,
+        ge=0.0,
+        description="latency differences smaller than this are never a regression",
+    )
+    health_warmup_calls: int = Field(
+        default=2,
+        ge=0,
+        description="each new worker's first calls are left out of the latency judgement",
+    )
     call_timeout: float = Field(default=30.0, gt=0)
+    worker_isolation: Literal["auto", "bwrap", "none"] = Field(
+        default="auto",
+        description="confine served workers (bwrap: read-only code, no .theseus or repository,"
+        " unprivileged uid); auto = bwrap where it works",
+    )
+    worker_network: bool = Field(
+        default=True, description="false: served workers run with no network at all"
+    )
+    state_paths: list[str] = Field(
+        default_factory=list,
+        description="folders served workers may write (relative to the project); nothing else",
+    )
+    worker_memory_mb: int | None = Field(
+        default=None, ge=64, description="address-space limit per served worker"
+    )
     admin_token_env: str = Field(
         default="THESEUS_ADMIN_TOKEN",
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",

@@ -218,5 +218,46 @@ def test_manual_rollback_and_sessions_move_back(
         assert report["to"] == commits["v1"] and not report["automatic"]
         again = await sup.handle("m", "x")  # back to the pre-migration state on v1
         assert again.reply["version"] == "v1"
+        # v1 has no hook to read v2's {"n": ...}: it gets its own state back, not a reset.
+        assert again.reply["count"] == 2
+        assert sup.counters["sessions_restored"] == 1
 
     run(settings, commits["v1"], body)
+
+
+def test_a_rollback_past_a_version_without_migrate_keeps_the_state(
+    settings: Settings, commits: dict[str, str]
+) -> None:
+    """No hook ran on the way forward, so the state kept its shape: nothing is restored."""
+
+    async def body(sup: Supervisor) -> None:
+        await sup.handle("k", "x")
+        await swap.deploy(sup, commits["v1_non_idempotent"])
+        assert (await sup.handle("k", "x")).reply["count"] == 2
+        await swap.rollback(sup)
+        again = await sup.handle("k", "x")
+        assert again.reply == {**again.reply, "count": 3, "version": "v1"}
+        assert sup.counters["sessions_restored"] == 0
+
+    run(settings, commits["v1"], body)
+
+
+def test_a_version_slower_per_call_is_rolled_back_on_latency(
+    agent: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """SLOW sleeps 80 ms in every call: the agent's own time, not the host's queueing."""
+    root, commits = agent
+    settings = fresh_settings(root, tmp_path / ".theseus", health_window=30.0)
+
+    async def body(sup: Supervisor) -> dict[str, Any]:
+        await load(sup, 4, 15)
+        await swap.deploy(sup, commits["slow"])
+        deadline = time.monotonic() + 60
+        sent = 0
+        while sup.counters["automatic_rollbacks"] == 0 and time.monotonic() < deadline:
+            await sup.handle(f"l{sent % 4}", "x")
+            sent += 1
+        return next(e for e in sup.events.recent if e["kind"] == "rollback")
+
+    event = run(settings, commits["v2"], body)
+    assert "own time" in event["reason"] and "Mann-Whitney" in event["reason"]

@@ -97,19 +97,27 @@ def test_quantile_nearest_rank() -> None:
 
 
 def test_health_rule_needs_samples_and_significance() -> None:
-    base = Sample(n=500, errors=0, task_failures=0, p50_ms=1.0, p95_ms=2.0)
+    quick = tuple(1.0 + (i % 7) / 10 for i in range(500))
+    base = Sample(n=500, errors=0, task_failures=0, p50_ms=1.0, p95_ms=2.0, own_ms=quick)
     few = Sample(n=5, errors=5, task_failures=5, p50_ms=1.0, p95_ms=2.0)
     rule = {"min_samples": 20, "max_error_rate_increase": 0.05, "max_p95_ratio": 2.0}
     assert not assess(base, few, **rule).decided
     broken = Sample(n=30, errors=10, task_failures=10, p50_ms=1.0, p95_ms=2.0)
     verdict = assess(base, broken, **rule)
     assert verdict.decided and verdict.regressed and "error rate" in verdict.reasons[0]
-    one_unlucky = Sample(n=30, errors=1, task_failures=1, p50_ms=1.0, p95_ms=2.0)
+    one_unlucky = Sample(n=30, errors=1, task_failures=1, p50_ms=1.0, p95_ms=2.0, own_ms=quick[:29])
     assert not assess(base, one_unlucky, **rule).regressed
-    slow = Sample(n=30, errors=0, task_failures=0, p50_ms=50.0, p95_ms=80.0)
-    assert "p95" in assess(base, slow, **rule).reasons[0]
-    jitter = Sample(n=30, errors=0, task_failures=0, p50_ms=2.0, p95_ms=6.0)  # under the floor
+    assert assess(base, one_unlucky, **rule).decided
+    slow_own = tuple(50.0 + i for i in range(30))
+    slow = Sample(n=30, errors=0, task_failures=0, p50_ms=50.0, p95_ms=80.0, own_ms=slow_own)
+    assert "own time" in assess(base, slow, **rule).reasons[0]
+    jitter_own = tuple(2.0 + (i % 5) for i in range(30))  # 3x slower, but under the floor
+    jitter = Sample(n=30, errors=0, task_failures=0, p50_ms=2.0, p95_ms=6.0, own_ms=jitter_own)
     assert not assess(base, jitter, **rule).regressed
+    queued = Sample(n=30, errors=0, task_failures=0, p50_ms=40.0, p95_ms=90.0, own_ms=quick[:30])
+    assert not assess(base, queued, **rule).regressed  # slow end to end, not in the agent
+    no_warm_calls_yet = Sample(n=30, errors=0, task_failures=0, p50_ms=1.0, p95_ms=2.0)
+    assert not assess(base, no_warm_calls_yet, **rule).decided  # latency not judged yet
     crashes_hidden_by_retries = Sample(n=30, errors=0, task_failures=12, p50_ms=1, p95_ms=2)
     assert "task failures" in assess(base, crashes_hidden_by_retries, **rule).reasons[0]
 

@@ -201,3 +201,18 @@ def test_tmp_is_private_and_bounded(ws: Path) -> None:
 def test_the_backend_that_isolates_nothing_refuses_to_run(ws: Path) -> None:
     with pytest.raises(SandboxError, match="contains nothing"):
         run_sandboxed(["true"], ws, backend="rlimits")
+
+
+def test_a_project_root_on_the_import_path_is_not_exposed(
+    ws: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``python -m theseus`` puts the current folder (the project) on sys.path; binding the
+    Python environment read-only must not bind the project's state and history with it."""
+    project = tmp_path / "project"
+    (project / ".theseus").mkdir(parents=True)
+    token = project / ".theseus" / "admin.token"
+    token.write_text("secret")
+    (project / ".git").mkdir()
+    monkeypatch.syspath_prepend(str(project))
+    seen = attack(ws, f"import os; print(os.path.exists({str(token)!r}))")
+    assert seen == "False"

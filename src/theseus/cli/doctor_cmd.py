@@ -12,11 +12,15 @@ import sys
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from theseus.cli.output import console, emit, json_option, project_option, table
 from theseus.errors import TheseusError
+
+if TYPE_CHECKING:
+    from theseus.config import Settings
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
 
@@ -127,6 +131,23 @@ def project_checks(project: Path | None) -> list[Check]:
         checks.append(Check("entrypoint", OK, f"{settings.agent.entrypoint} imports"))
     except TheseusError as exc:
         checks.append(Check("entrypoint", FAIL, exc.line()))
+    return [*checks, *_worker_checks(settings)]
+
+
+def _worker_checks(settings: Settings) -> list[Check]:
+    """How `theseus serve` will confine this project's workers (issue 14's profile)."""
+    from theseus.runtime.isolation import worker_profile
+
+    try:
+        profile = worker_profile(settings, prepare=False)
+    except TheseusError as exc:
+        return [Check("served workers", FAIL, exc.line())]
+    boxed = profile.mode == "bwrap"
+    checks = [Check("served workers", OK if boxed else WARN, f"{profile.mode}: {profile.reason}")]
+    for name, active, how in profile.protections():
+        optional = name in ("address-space limit", "no network")
+        status = OK if active else (INFO if optional else WARN)
+        checks.append(Check(f"worker: {name}", status, how))
     return checks
 
 

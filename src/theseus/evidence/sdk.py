@@ -9,6 +9,9 @@ record is one small SQLite transaction (see benchmarks/results/sdk_overhead.md).
 Where records go, first match wins: ``configure(store=...)``, env ``THESEUS_EVIDENCE_DB``,
 the ``[evidence].store`` of the nearest theseus.toml above the decorated function's file
 (relative to that folder), else ``.theseus/evidence.db`` under the current folder.
+Under ``theseus serve`` (env ``THESEUS_EVIDENCE_RELAY=1``) records are not written at all
+in the agent's process: they wait in memory and go back to the supervisor with the call's
+answer (:mod:`.recorder`), so a served worker needs no access to the store.
 ``THESEUS_RECORD=0`` (set by the sandbox replay) or ``configure(enabled=False)`` turns
 recording off; the function then runs exactly as if undecorated, except that
 ``current_task_id()`` still answers.
@@ -27,10 +30,8 @@ import functools
 import inspect
 import logging
 import os
-import threading
 import time
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, ParamSpec, TypeVar, overload
@@ -47,8 +48,8 @@ from theseus.evidence.context import (
     session_id_var,
     task_id_var,
 )
+from theseus.evidence.recorder import Recorder, take_relayed
 from theseus.evidence.records import FailureReport, TaskRecord
-from theseus.evidence.store import EvidenceStore
 
 __all__ = [
     "AssignedTask",
@@ -56,6 +57,7 @@ __all__ = [
     "current_task_id",
     "report_failure",
     "session",
+    "take_relayed",
     "task",
 ]
 
@@ -96,64 +98,7 @@ def _store_path(root: Path | None, default: str) -> Path:
     return ((root or Path.cwd()) / default).resolve()
 
 
-class _Writer:
-    """One open store per path per process, shared by threads behind one lock.
-
-    After a fork the child opens its own connections (SQLite connections must not cross a
-    fork); the parent's are kept referenced, never closed, so the child cannot disturb them.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
-        self._stores: dict[Path, EvidenceStore] = {}
-        self._abandoned: list[dict[Path, EvidenceStore]] = []
-        self._warned: set[str] = set()
-        self.task_paths: OrderedDict[str, Path] = OrderedDict()
-        self.last_path: Path | None = None
-
-    def write(self, path: Path, work: Callable[[EvidenceStore], None]) -> bool:
-        try:
-            with self._lock:
-                if os.getpid() != self._pid:
-                    self._abandoned.append(self._stores)
-                    self._stores, self._pid = {}, os.getpid()
-                store = self._stores.get(path)
-                if store is None:
-                    store = self._stores[path] = EvidenceStore(path)
-                work(store)
-                self.last_path = path
-            return True
-        except Exception as exc:
-            self.warn(str(path), exc)
-            return False
-
-    def remember(self, task_id: str, path: Path) -> None:
-        with self._lock:
-            self.task_paths[task_id] = path
-            if len(self.task_paths) > 4096:
-                self.task_paths.popitem(last=False)
-
-    def warn(self, key: str, exc: BaseException) -> None:
-        """One warning per store per process; the rest go to debug, so a broken disk does not
-        flood the agent's logs."""
-        detail = exc.line() if isinstance(exc, EvidenceError) else f"{type(exc).__name__}: {exc}"
-        if key in self._warned:
-            log.debug("theseus: evidence not recorded (%s): %s", key, detail)
-            return
-        self._warned.add(key)
-        log.warning(
-            "theseus: evidence not recorded, the agent's call goes on (%s): %s", key, detail
-        )
-
-    def close_all(self) -> None:
-        with self._lock:
-            for store in self._stores.values():
-                store.close()
-            self._stores = {}
-
-
-_writer = _Writer()
+_writer = Recorder()
 
 
 class _TaskMeta:
@@ -238,7 +183,7 @@ class _Call:
         except Exception as capture_error:
             _writer.warn("capture", capture_error)
             return
-        if _writer.write(path, lambda s: s.add_task(record)):
+        if _writer.write_task(path, record):
             _writer.remember(self.id, path)
 
 
@@ -362,7 +307,7 @@ def report_failure(
     except Exception as exc:
         _writer.warn("capture", exc)
         return report_id
-    _writer.write(path, lambda s: s.add_report(report))
+    _writer.write_report(path, report)
     return report_id
 
 
@@ -384,5 +329,6 @@ def _reset_for_tests() -> None:
     _writer.task_paths.clear()
     _writer.last_path = None
     _writer._warned.clear()
+    take_relayed()
     project_for.cache_clear()
     configure()

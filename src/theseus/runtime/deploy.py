@@ -109,6 +109,7 @@ def _verdict(sup: Supervisor, baseline: Sample, candidate: Sample) -> Any:
         min_samples=rt.health_min_samples,
         max_error_rate_increase=rt.max_error_rate_increase,
         max_p95_ratio=rt.max_p95_ratio,
+        latency_floor_ms=rt.latency_floor_ms,
     )
 
 

@@ -1,11 +1,13 @@
 """Health of a version: rolling outcome samples, and the rule that calls a regression.
 
 Three signals per version: the error rate seen by clients, task success (did the agent's
-call complete on this version, counting crashes that a retry hid from the client), and p95
+call complete on this version, counting crashes that a retry hid from the client), and
 latency. A new version is compared with the old version's baseline only once it has
 ``health_min_samples`` calls, and a rate counts as worse only when a one-sided test says so
 (Agresti-Caffo adjusted difference of proportions against the allowed increase, alpha 1%),
 so a handful of unlucky calls cannot roll back a good version and a broken one cannot hide.
+Latency is judged on the agent's own time per call, warm calls only, by
+:mod:`theseus.runtime.latency`; the end-to-end p50/p95 are kept for people and /metrics.
 """
 
 from __future__ import annotations
@@ -14,6 +16,19 @@ import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Any
+
+from theseus.runtime.latency import MIN_LATENCY_SAMPLES, judge, quantile
+
+__all__ = [
+    "CallOutcome",
+    "HealthVerdict",
+    "Sample",
+    "VersionStats",
+    "assess",
+    "own_time",
+    "quantile",
+]
 
 Z_ALPHA_1PC = 2.326
 # Latency differences below this many milliseconds are noise (scheduling, warm caches),
@@ -26,7 +41,8 @@ class CallOutcome:
     at: float
     ok: bool  # the client got a reply
     task_ok: bool  # the call completed on this version
-    latency_ms: float
+    latency_ms: float  # end to end, as the supervisor saw it
+    own_ms: float | None = None  # the agent's own time, for a warm successful call
 
 
 @dataclass
@@ -39,8 +55,8 @@ class VersionStats:
     task_failures: int = 0
     restarts: int = 0
 
-    def add(self, ok: bool, task_ok: bool, latency_ms: float) -> None:
-        self.recent.append(CallOutcome(time.monotonic(), ok, task_ok, latency_ms))
+    def add(self, ok: bool, task_ok: bool, latency_ms: float, own_ms: float | None = None) -> None:
+        self.recent.append(CallOutcome(time.monotonic(), ok, task_ok, latency_ms, own_ms))
         self.requests += 1
         self.errors += not ok
         self.task_failures += not task_ok
@@ -57,6 +73,7 @@ class Sample:
     task_failures: int
     p50_ms: float | None
     p95_ms: float | None
+    own_ms: tuple[float, ...] = ()  # warm calls' own times, in the order they ran
 
     @staticmethod
     def of(outcomes: list[CallOutcome]) -> Sample:
@@ -67,6 +84,7 @@ class Sample:
             task_failures=sum(not o.task_ok for o in outcomes),
             p50_ms=quantile(latencies, 0.50),
             p95_ms=quantile(latencies, 0.95),
+            own_ms=tuple(o.own_ms for o in outcomes if o.own_ms is not None),
         )
 
     def as_dict(self) -> dict[str, float | int | None]:
@@ -76,15 +94,23 @@ class Sample:
             "task_success": 1 - self.task_failures / self.n if self.n else None,
             "p50_ms": self.p50_ms,
             "p95_ms": self.p95_ms,
+            "own_p95_ms": quantile(sorted(self.own_ms), 0.95),
+            "own_n": len(self.own_ms),
         }
 
 
-def quantile(sorted_values: list[float], q: float) -> float | None:
-    """Nearest-rank quantile of already sorted values (None for no values)."""
-    if not sorted_values:
+def own_time(response: dict[str, Any], warmup_calls: int) -> float | None:
+    """The agent's own time for one answered call: its worker's wall time less the time the
+    worker waited for a CPU. None for a worker's first ``warmup_calls`` calls (imports, cold
+    caches), which the latency judgement leaves out, and for a worker that did not say."""
+    calls, duration = response.get("calls"), response.get("duration_ms")
+    if not isinstance(calls, int) or not isinstance(duration, (int, float)):
         return None
-    rank = max(1, math.ceil(q * len(sorted_values)))
-    return sorted_values[rank - 1]
+    if calls <= warmup_calls:
+        return None
+    waited = response.get("cpu_wait_ms")
+    waited = waited if isinstance(waited, (int, float)) else 0.0
+    return max(0.0, float(duration) - float(waited))
 
 
 def worse_rate(new_bad: int, new_n: int, old_bad: int, old_n: int, margin: float) -> bool:
@@ -109,8 +135,10 @@ def assess(
     min_samples: int,
     max_error_rate_increase: float,
     max_p95_ratio: float,
+    latency_floor_ms: float = P95_FLOOR_MS,
 ) -> HealthVerdict:
-    """Is ``candidate`` worse than ``baseline``? Undecided until it has ``min_samples``."""
+    """Is ``candidate`` worse than ``baseline``? Undecided until it has ``min_samples`` calls
+    and, when the baseline has warm calls to compare with, enough warm calls of its own."""
     if candidate.n < min_samples:
         return HealthVerdict(False, False, ())
     # Without a usable baseline, compare against a perfect one of the same size.
@@ -127,11 +155,11 @@ def assess(
             f"task failures {candidate.task_failures}/{candidate.n}"
             f" vs baseline {base.task_failures}/{base.n}"
         )
-    if candidate.p95_ms is not None and base.p95_ms is not None:
-        limit = max_p95_ratio * max(base.p95_ms, P95_FLOOR_MS)
-        if candidate.p95_ms > limit:
-            reasons.append(
-                f"p95 latency {candidate.p95_ms:.1f} ms > {max_p95_ratio:g} x baseline"
-                f" {base.p95_ms:.1f} ms"
-            )
-    return HealthVerdict(True, bool(reasons), tuple(reasons))
+    latency = judge(
+        base.own_ms, candidate.own_ms, max_ratio=max_p95_ratio, floor_ms=latency_floor_ms
+    )
+    if latency.slower:
+        reasons.append(latency.reason)
+    # A regression in rates is decided now; "healthy" needs the latency judged too.
+    decided = bool(reasons) or latency.decided or len(base.own_ms) < MIN_LATENCY_SAMPLES
+    return HealthVerdict(decided, bool(reasons), tuple(reasons))

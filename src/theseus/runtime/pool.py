@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from theseus.runtime.failures import CallTimedOut, DeployFailed, Unavailable, WorkerCrashed
+from theseus.runtime.isolation import WorkerProfile
 from theseus.runtime.protocol import ProtocolError, encode, read_frame
 from theseus.runtime.versions import VersionSpec
 
@@ -49,8 +50,14 @@ class WorkerProcess:
 
     _ids = itertools.count(1)
 
-    def __init__(self, spec: VersionSpec, env: dict[str, str], log: Path | None) -> None:
-        self.spec, self.env, self.log = spec, env, log
+    def __init__(
+        self,
+        spec: VersionSpec,
+        env: dict[str, str],
+        log: Path | None,
+        profile: WorkerProfile | None = None,
+    ) -> None:
+        self.spec, self.env, self.log, self.profile = spec, env, log, profile
         self.proc: asyncio.subprocess.Process | None = None
         self.idempotent = False
         self.alive = False
@@ -71,6 +78,12 @@ class WorkerProcess:
             argv += ["--migrate", self.spec.migrate]
         for entry in self.spec.python_path:
             argv += ["--python-path", entry]
+        seccomp_fd: int | None = None
+        env = self.env
+        if self.profile is not None:
+            tree = self.spec.tree or self.spec.root
+            argv, seccomp_fd = self.profile.command(argv, tree, self.spec.root)
+            env = self.profile.environment(env)
         stderr: Any = None
         if self.log is not None:
             self.log.parent.mkdir(parents=True, exist_ok=True)
@@ -81,12 +94,15 @@ class WorkerProcess:
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=stderr,
-                env=self.env,
+                env=env,
                 limit=2**26,
+                pass_fds=() if seccomp_fd is None else (seccomp_fd,),
             )
         finally:
             if stderr is not None:
                 stderr.close()
+            if seccomp_fd is not None:
+                os.close(seccomp_fd)
         assert self.proc.stdout is not None
         try:
             hello = await asyncio.wait_for(read_frame(self.proc.stdout), START_TIMEOUT)
@@ -197,8 +213,10 @@ class VersionPool:
         on_restart: Callable[[VersionPool], None],
         on_failed: Callable[[VersionPool], None],
         log: Path | None = None,
+        profile: WorkerProfile | None = None,
     ) -> None:
         self.spec, self.size, self.env, self.log = spec, size, env, log
+        self.profile = profile
         self.intensity, self.call_timeout = intensity, call_timeout
         self.on_restart, self.on_failed = on_restart, on_failed
         self.workers: list[WorkerProcess] = []
@@ -223,7 +241,9 @@ class VersionPool:
 
     async def start(self) -> None:
         """Start every worker and ping each once, so the pool is warm when this returns."""
-        workers = [WorkerProcess(self.spec, self.env, self.log) for _ in range(self.size)]
+        workers = [
+            WorkerProcess(self.spec, self.env, self.log, self.profile) for _ in range(self.size)
+        ]
         results = await asyncio.gather(
             *(w.start(self._worker_exited) for w in workers), return_exceptions=True
         )
@@ -273,7 +293,7 @@ class VersionPool:
         self._spawn(self._replace(worker))
 
     async def _replace(self, dead: WorkerProcess) -> None:
-        fresh = WorkerProcess(self.spec, self.env, self.log)
+        fresh = WorkerProcess(self.spec, self.env, self.log, self.profile)
         try:
             await fresh.start(self._worker_exited)
         except Exception:

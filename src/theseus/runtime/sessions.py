@@ -52,6 +52,12 @@ class Session:
     created_at: float = field(default_factory=time.time)
     updated_at: float = field(default_factory=time.time)
 
+    def returns_to(self, version: str, migrate_hook: str | None) -> bool:
+        """Whether moving to ``version`` takes this migrated session back (a rollback) to the
+        version it came from, which has no migrate hook to read the newer state: that
+        version must get the state it had, not one shaped for code it never ran."""
+        return self.base_version == version and self.base_state is not None and not migrate_hook
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,

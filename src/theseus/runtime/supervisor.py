@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from theseus.config import Settings
+from theseus.evidence.recorder import RELAY_ENV
 from theseus.runtime import events
 from theseus.runtime.failures import (
     AgentError,
@@ -33,8 +34,10 @@ from theseus.runtime.failures import (
     Unavailable,
     WorkerCrashed,
 )
-from theseus.runtime.health import VersionStats
+from theseus.runtime.health import VersionStats, own_time
+from theseus.runtime.isolation import worker_profile
 from theseus.runtime.pool import RestartIntensity, VersionPool, worker_env
+from theseus.runtime.relay import EvidenceRelay
 from theseus.runtime.router import Route, Router
 from theseus.runtime.sessions import Session, SessionStore
 from theseus.runtime.versions import VersionSpec, materialise, resolve_commit
@@ -78,6 +81,8 @@ class Supervisor:
         self.sessions = SessionStore(settings.state_dir / "sessions.db")
         self.events = events.EventLog(on_event)
         self.evidence = evidence if evidence is not None else events.store_sink(settings)
+        self.profile = worker_profile(settings)  # ConfigError here: before anything starts
+        self.relay = EvidenceRelay(settings.evidence_path)
         self.pools: dict[str, VersionPool] = {}
         self.stats: dict[str, VersionStats] = defaultdict(VersionStats)
         self.counters: dict[str, int] = defaultdict(int)
@@ -109,6 +114,7 @@ class Supervisor:
         await asyncio.gather(*(p.close() for p in self.pools.values()), return_exceptions=True)
         self.pools.clear()
         self.sessions.close()
+        await asyncio.to_thread(self.relay.close)
 
     async def start_pool(self, spec: VersionSpec) -> VersionPool:
         """A warm pool for ``spec`` (reused if one is already serving)."""
@@ -116,7 +122,7 @@ class Supervisor:
         if existing is not None and not existing.closed:
             return existing
         extra = {
-            "THESEUS_EVIDENCE_DB": str(self.settings.evidence_path),
+            RELAY_ENV: "1",  # records come back with each answer: see runtime/relay.py
             "PYTHONPYCACHEPREFIX": str(self.settings.state_dir / "pycache"),
         }
         pool = VersionPool(
@@ -128,6 +134,7 @@ class Supervisor:
             on_restart=self._worker_restarted,
             on_failed=self._version_failed,
             log=self.settings.state_dir / "logs" / f"worker-{spec.short}.log",
+            profile=self.profile,
         )
         await pool.start()
         self.pools[spec.commit] = pool
@@ -172,6 +179,14 @@ class Supervisor:
                 raise Unavailable(f"version {route.version[:12]} is not serving")
             return await self._reroute(session, message)
         version, task_id = route.version, uuid.uuid4().hex
+        if route.migrate_from is not None and session.returns_to(route.version, pool.spec.migrate):
+            restored = session.base_state or {}
+            session = replace(session, state=restored, base_state=None, base_version=None)
+            route = Route(route.version)
+            self.counters["sessions_restored"] += 1
+            self.events.emit(
+                "deploy", {"event": "session_restored", "session": session.id, "to": version}
+            )
         request = {
             "op": "call",
             "id": next(self._ids),
@@ -212,9 +227,15 @@ class Supervisor:
             self._record(session, message, version, "CallTimedOut", exc.message, started, task_id)
             detail = {"version": version, "task_id": task_id}
             raise CallTimedOut(exc.message, hint=exc.hint, detail=detail) from None
+        await self.relay.write(response.get("evidence"), version=route.version)
         if not response.get("ok"):
             return await self._failed(session, message, route, response, started, retried, task_id)
-        stats.add(ok=True, task_ok=True, latency_ms=_ms(started))
+        stats.add(
+            ok=True,
+            task_ok=True,
+            latency_ms=_ms(started),
+            own_ms=own_time(response, self.runtime.health_warmup_calls),
+        )
         updated = replace(
             session,
             state=response.get("state") or {},
@@ -222,7 +243,11 @@ class Supervisor:
             messages=session.messages + 1,
         )
         if route.migrate_from is not None:
-            updated.base_version, updated.base_state = route.migrate_from, session.state
+            # Only a migrate hook can change the state's shape; without one the state moved
+            # as it was, and there is nothing to restore should the session go back.
+            reshaped = bool(response.get("migrated"))
+            updated.base_version = route.migrate_from
+            updated.base_state = session.state if reshaped else None
             updated.pinned = False
             self.counters["sessions_migrated"] += 1
         self.sessions.save(updated)

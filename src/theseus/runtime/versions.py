@@ -15,7 +15,7 @@ import subprocess
 import tarfile
 import tempfile
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from theseus.config import CONFIG_FILE, Settings
@@ -31,6 +31,7 @@ class VersionSpec:
     entrypoint: str = field(compare=False)
     migrate: str | None = field(compare=False, default=None)
     python_path: tuple[str, ...] = field(compare=False, default=(".",))
+    tree: Path | None = field(compare=False, default=None)  # the whole extracted commit
 
     @property
     def short(self) -> str:
@@ -117,7 +118,7 @@ def materialise(settings: Settings, commit: str) -> VersionSpec:
                     raise
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-    return _spec(settings, commit, target / prefix)
+    return replace(_spec(settings, commit, target / prefix), tree=target)
 
 
 def _spec(settings: Settings, commit: str, root: Path) -> VersionSpec:

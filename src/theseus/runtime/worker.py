@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from theseus._jsonvalue import to_json_safe
+from theseus.runtime.cpuwait import RunQueueClock
 from theseus.runtime.protocol import read_frame_fd, write_frame_fd
 
 PR_SET_PDEATHSIG = 1
@@ -86,12 +87,15 @@ class Agent:
     def __init__(self, handle: Callable[..., Any], migrate: Callable[..., Any] | None) -> None:
         self.handle = handle
         self.migrate = migrate
+        self.clock = RunQueueClock()  # opened here, in the thread that runs every call
+        self.calls = 0
 
     def call(self, request: dict[str, Any]) -> dict[str, Any]:
         """Run one message; the reply says which phase failed when one did, and which task id
         the evidence SDK recorded the call under (None when no ``@task`` took it)."""
         state = request.get("state") or {}
-        started = time.perf_counter()
+        self.calls += 1
+        started, queued_before = time.perf_counter(), self.clock.waited_ns()
         migrated = False
         source = request.get("migrate_from")
         if source is not None and self.migrate is not None:
@@ -120,6 +124,8 @@ class Agent:
             "migrated": migrated,
             "task_id": _taken(assigned),
             "duration_ms": (time.perf_counter() - started) * 1000.0,
+            "cpu_wait_ms": (self.clock.waited_ns() - queued_before) / 1e6,
+            "calls": self.calls,
         }
 
 
@@ -172,6 +178,9 @@ def serve(agent: Agent, in_fd: int, out_fd: int, version: str, idempotent: bool)
             response: dict[str, Any] = {"ok": True, "pong": True}
         elif op == "call":
             response = agent.call(request)
+            recorder = sys.modules.get("theseus.evidence.recorder")  # loaded with the SDK
+            if recorder is not None and recorder.relaying():
+                response["evidence"] = recorder.take_relayed()
         else:
             response = {
                 "ok": False,

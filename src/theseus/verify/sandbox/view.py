@@ -61,8 +61,19 @@ FORBIDDEN_ROOTS = frozenset(
 _MERGED = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 
 
-def python_paths() -> list[Path]:
-    """The Python installation and environment this process runs in, to expose read-only."""
+def _holds_secrets(path: Path, hidden: Sequence[Path]) -> bool:
+    """A folder that would expose a project's state or history: one holding a Theseus state
+    folder or a git repository (a project root on ``sys.path``, as ``python -m`` puts the
+    current folder there), or holding any of ``hidden``."""
+    if any(h == path or h.is_relative_to(path) for h in hidden):
+        return True
+    return path.is_dir() and ((path / ".theseus").exists() or (path / ".git").exists())
+
+
+def python_paths(hidden: Sequence[Path] = ()) -> list[Path]:
+    """The Python installation and environment this process runs in, to expose read-only;
+    never a folder holding a project's state or repository (see :func:`_holds_secrets`)."""
+    hidden = [Path(h).resolve() for h in hidden]
     found: list[Path] = []
     candidates = [
         sys.prefix,
@@ -74,7 +85,7 @@ def python_paths() -> list[Path]:
     ]
     for raw in candidates:
         path = Path(raw).resolve()
-        if str(path) in FORBIDDEN_ROOTS or not path.exists():
+        if str(path) in FORBIDDEN_ROOTS or not path.exists() or _holds_secrets(path, hidden):
             continue
         if path.is_file():  # a zip on the import path: expose the file's folder's file
             found.append(path)
@@ -96,9 +107,16 @@ def _ancestors(paths: Iterable[Path]) -> list[Path]:
 
 
 def bwrap_view(
-    workspace: Path, extra_ro: Sequence[Path], *, tmp_bytes: int, usr_merged: bool | None = None
+    workspace: Path | Sequence[Path],
+    extra_ro: Sequence[Path],
+    *,
+    tmp_bytes: int,
+    hidden: Sequence[Path] = (),
 ) -> list[str]:
-    """bwrap arguments building the view described above (mounts only, no namespaces)."""
+    """bwrap arguments building the view described above (mounts only, no namespaces).
+    ``workspace`` is the one folder it may write, or several (a served worker's state
+    paths; none at all for a read-only view); nothing under ``hidden`` is exposed."""
+    writable = [workspace] if isinstance(workspace, Path) else list(workspace)
     args = ["--tmpfs", "/", "--ro-bind", "/usr", "/usr"]
     for name in _MERGED:
         host = Path("/") / name
@@ -111,9 +129,9 @@ def bwrap_view(
         args += ["--ro-bind", "/sys", "/sys"]
     args += ["--perms", "1777", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
     etc = [Path("/etc") / name for name in ETC_FILES if (Path("/etc") / name).exists()]
-    readonly = [*python_paths(), *(Path(p).resolve() for p in extra_ro)]
+    readonly = [*python_paths(hidden), *(Path(p).resolve() for p in extra_ro)]
     readonly = [p for p in readonly if p.exists() and str(p) not in FORBIDDEN_ROOTS]
-    binds = [*etc, *readonly, workspace]
+    binds = [*etc, *readonly, *writable]
     for folder in _ancestors(binds):
         if folder.parts[1] in ("usr", *_MERGED):
             continue
@@ -121,8 +139,9 @@ def bwrap_view(
     for path in etc:
         args += ["--ro-bind", str(path), str(path)]
     for path in readonly:
-        if path.is_relative_to(workspace) or workspace.is_relative_to(path):
-            continue  # in the workspace (its bind covers it), or holding it (bind no siblings)
+        if any(path.is_relative_to(w) or w.is_relative_to(path) for w in writable):
+            continue  # in a writable folder (its bind covers it), or holding one
         args += ["--ro-bind", str(path), str(path)]
-    args += ["--bind", str(workspace), str(workspace)]
+    for path in writable:
+        args += ["--bind", str(path), str(path)]
     return args

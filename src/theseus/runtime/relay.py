@@ -1,0 +1,100 @@
+"""Evidence a served worker hands back with its answer, checked and written by the supervisor.
+
+Served workers have no access to ``.theseus/`` (see :mod:`theseus.runtime.isolation`), so
+their ``@task`` records travel back inside the answer (:mod:`theseus.evidence.recorder`).
+What arrives is untrusted: it was made by agent code, possibly a promoted version that
+turned out malicious. So each item must validate as a record, a task is attributed to the
+version that actually ran it (whatever ``code_version`` it claims), records are only ever
+added (an id already in the store is skipped, never overwritten), and one answer carries at
+most :data:`~theseus.evidence.recorder.MAX_RELAYED` of them. Writing happens on one thread
+of its own, off the event loop, and before the client gets its reply, so a returned call's
+record is durable as it was when the worker wrote it itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from theseus.evidence.recorder import MAX_RELAYED
+from theseus.evidence.records import FailureReport, TaskRecord
+from theseus.evidence.store import EvidenceStore
+
+__all__ = ["EvidenceRelay", "parse_relayed"]
+
+
+def parse_relayed(items: Any, *, version: str) -> tuple[list[TaskRecord], list[FailureReport], int]:
+    """Valid tasks (attributed to ``version``) and reports among ``items``, and how many
+    items were refused (malformed, of an unknown kind, or past the per-answer limit)."""
+    if not isinstance(items, list):
+        return [], [], 0 if items is None else 1
+    tasks: list[TaskRecord] = []
+    reports: list[FailureReport] = []
+    refused = max(0, len(items) - MAX_RELAYED)
+    for item in items[:MAX_RELAYED]:
+        kind = item.get("kind") if isinstance(item, dict) else None
+        body = item.get("record") if isinstance(item, dict) else None
+        try:
+            if kind == "task" and isinstance(body, dict):
+                tasks.append(TaskRecord.model_validate({**body, "code_version": version}))
+            elif kind == "report" and isinstance(body, dict):
+                reports.append(FailureReport.model_validate(body))
+            else:
+                refused += 1
+        except ValidationError:
+            refused += 1
+    return tasks, reports, refused
+
+
+class EvidenceRelay:
+    """Writes relayed records into the project's store from one thread of its own."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.refused = 0
+        self.written = 0
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="theseus-evidence")
+        self._store: EvidenceStore | None = None
+
+    async def write(self, items: Any, *, version: str) -> None:
+        """Check ``items`` and write what is valid; never raises (serving goes on)."""
+        if not items:
+            return
+        tasks, reports, refused = parse_relayed(items, version=version)
+        if refused:
+            self.refused += refused
+            print(
+                f"theseus: refused {refused} malformed evidence item(s) from a worker of"
+                f" {version[:12]}",
+                file=sys.stderr,
+            )
+        if not tasks and not reports:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            added = await loop.run_in_executor(self._pool, self._add, tasks, reports)
+        except Exception as exc:
+            print(f"theseus: could not record a worker's evidence: {exc}", file=sys.stderr)
+            return
+        self.written += sum(added)
+
+    def _add(self, tasks: list[TaskRecord], reports: list[FailureReport]) -> tuple[int, int]:
+        if self._store is None:
+            self._store = EvidenceStore(self.path)
+        return self._store.add_many(tasks, reports)
+
+    def close(self) -> None:
+        """Finish pending writes and close the store."""
+
+        def shut() -> None:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+        self._pool.submit(shut).result()
+        self._pool.shutdown(wait=True)
