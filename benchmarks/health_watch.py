@@ -1,11 +1,13 @@
 """The health watch on a busy machine: false rollbacks of correct fixes, and detection of a
 truly slower version, for the rule that ships and, on the very same samples, the old one.
 
-Usage:  .venv/bin/python benchmarks/health_watch.py [--swaps 20] [--load 2] [--window 4]
+Usage:  .venv/bin/python benchmarks/health_watch.py [--swaps 20] [--load 2] [--burst 2]
 
 A scratch git repository holds an agent doing about 2 ms of CPU work per call in three
 versions: A and B (correct: the same work, different code) and SLOW (the same plus a 120 ms
-wait per call). ``--load`` CPU-burning processes run beside it the whole time. A real
+wait per call). ``--load`` CPU-burning processes run beside it the whole time, and
+``--burst`` more start at each cut-over and stop when its watch ends (the load changes
+across the swap, as on a shared host). A real
 :class:`~theseus.runtime.supervisor.Supervisor` serves it with real workers while 8 sessions
 send messages in a closed loop. The bench then swaps A <-> B ``--swaps`` times and SLOW in
 ``--swaps`` times, letting the shipped health watch decide each one. Beside it, a poller
@@ -114,23 +116,31 @@ async def traffic(sup: Supervisor, stop: asyncio.Event, sessions: int = 8) -> in
     return sent
 
 
-async def one_swap(sup: Supervisor, commit: str) -> dict[str, Any]:
-    """Deploy ``commit`` and follow its watch to the end; both rules' verdicts."""
+async def one_swap(sup: Supervisor, commit: str, burst: int) -> dict[str, Any]:
+    """Deploy ``commit`` and follow its watch to the end; both rules' verdicts. ``burst``
+    more CPU hogs start at the cut-over and stop when the watch ends: load that changes
+    across a swap is what turned a busy moment into a rollback."""
     rt = sup.runtime
     rollbacks = sup.counters["automatic_rollbacks"]
     report = await swap.deploy(sup, commit)
+    hogs = [p for _ in range(burst) for p in burn()]
     watch, baseline_since = sup.watch, time.monotonic() - max(rt.health_window, 60.0)
     assert watch is not None
     old = report["previous"]
     baseline = sup.stats[old].sample(since=baseline_since)
     old_tripped_at: float | None = None
-    while sup.watch is watch:
-        cand = sup.stats[commit].sample(since=watch.since)
-        if old_tripped_at is None and old_rule_trips(
-            baseline, cand, rt.health_min_samples, rt.max_p95_ratio
-        ):
-            old_tripped_at = time.monotonic() - watch.since
-        await asyncio.sleep(0.02)
+    try:
+        while sup.watch is watch:
+            cand = sup.stats[commit].sample(since=watch.since)
+            if old_tripped_at is None and old_rule_trips(
+                baseline, cand, rt.health_min_samples, rt.max_p95_ratio
+            ):
+                old_tripped_at = time.monotonic() - watch.since
+            await asyncio.sleep(0.02)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
     rolled_back = sup.counters["automatic_rollbacks"] > rollbacks
     after = time.monotonic() - watch.since
     return {
@@ -141,7 +151,7 @@ async def one_swap(sup: Supervisor, commit: str) -> dict[str, Any]:
     }
 
 
-async def bench(root: Path, commits: dict[str, str], swaps: int) -> dict[str, Any]:
+async def bench(root: Path, commits: dict[str, str], swaps: int, burst: int) -> dict[str, Any]:
     settings = load_settings(root)
     sup = Supervisor(settings)
     await sup.start(commits["A"])
@@ -153,10 +163,10 @@ async def bench(root: Path, commits: dict[str, str], swaps: int) -> dict[str, An
         for i in range(swaps):
             assert sup.router is not None
             target = commits["B"] if sup.router.current == commits["A"] else commits["A"]
-            correct.append(await one_swap(sup, target))
+            correct.append(await one_swap(sup, target, burst))
             print(f"correct swap {i + 1}/{swaps}: {correct[-1]}", file=sys.stderr)
         for i in range(swaps):
-            slow.append(await one_swap(sup, commits["SLOW"]))
+            slow.append(await one_swap(sup, commits["SLOW"], burst))
             print(f"slow swap {i + 1}/{swaps}: {slow[-1]}", file=sys.stderr)
     finally:
         stop.set()
@@ -186,10 +196,11 @@ def render(data: dict[str, Any], args: argparse.Namespace, load_avg: tuple[float
             "## Health watch on a busy machine",
             "",
             f"Command: `.venv/bin/python benchmarks/health_watch.py --swaps {args.swaps}"
-            f" --load {args.load} --window {args.window:g}`",
+            f" --load {args.load} --burst {args.burst} --window {args.window:g}`",
             f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python"
             f" {platform.python_version()}, Linux {platform.release()}; {args.load} CPU-burning"
-            f" processes beside it; load average {load_avg[0]:.1f} / {load_avg[1]:.1f} at the end.",
+            f" processes beside it throughout, {args.burst} more from each cut-over to the end"
+            f" of its watch; load average {load_avg[0]:.1f} / {load_avg[1]:.1f} at the end.",
             f"Agent: ~2 ms of CPU per call, 2 workers per version, 8 sessions in a closed loop"
             f" ({data['requests']} requests in all); health window {args.window:g} s,"
             " 20 calls minimum, ratio 2.",
@@ -214,6 +225,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--swaps", type=int, default=20)
     parser.add_argument("--load", type=int, default=2, help="CPU-burning processes beside it")
+    parser.add_argument("--burst", type=int, default=2, help="more hogs during each watch")
     parser.add_argument("--window", type=float, default=4.0, help="health window, seconds")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "health.md")
     args = parser.parse_args()
@@ -222,7 +234,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="theseus-health-") as tmp:
             root = Path(tmp) / "agent"
             commits = make_repo(root, args.window)
-            data = asyncio.run(bench(root, commits, args.swaps))
+            data = asyncio.run(bench(root, commits, args.swaps, args.burst))
             load_avg = os.getloadavg()
     finally:
         for hog in hogs:
