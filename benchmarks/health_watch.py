@@ -3,7 +3,7 @@ truly slower version, for the rule that ships and, on the very same samples, the
 
 Usage:  .venv/bin/python benchmarks/health_watch.py [--swaps 20] [--load 2] [--burst 2]
 
-A scratch git repository holds an agent doing about 2 ms of CPU work per call in three
+A scratch git repository holds an agent doing ``--work-ms`` of CPU work per call in three
 versions: A and B (correct: the same work, different code) and SLOW (the same plus a 120 ms
 wait per call). ``--load`` CPU-burning processes run beside it the whole time, and
 ``--burst`` more start at each cut-over and stop when its watch ends (the load changes
@@ -66,7 +66,7 @@ def work(ms):
 @theseus.task(idempotent=True)
 def handle(message, state):
     state["n"] = state.get("n", 0) + 1
-    work(2.0)
+    work({work_ms})
     {extra}
     return {{"n": state["n"], "version": {name!r}}}
 """
@@ -78,7 +78,7 @@ def git(root: Path, *args: str) -> str:
     return out.stdout.strip()
 
 
-def make_repo(root: Path, window: float) -> dict[str, str]:
+def make_repo(root: Path, window: float, work_ms: float) -> dict[str, str]:
     (root / "agent").mkdir(parents=True)
     (root / "agent" / "__init__.py").write_text("")
     (root / ".gitignore").write_text(".theseus/\n")
@@ -88,7 +88,9 @@ def make_repo(root: Path, window: float) -> dict[str, str]:
     git(root, "config", "user.name", "bench")
     commits = {}
     for name, extra in VERSIONS.items():
-        (root / "agent" / "app.py").write_text(AGENT.format(extra=extra, name=name))
+        (root / "agent" / "app.py").write_text(
+            AGENT.format(extra=extra, name=name, work_ms=work_ms)
+        )
         git(root, "add", "-A")
         git(root, "commit", "-q", "-m", name)
         commits[name] = git(root, "rev-parse", "HEAD")
@@ -196,12 +198,13 @@ def render(data: dict[str, Any], args: argparse.Namespace, load_avg: tuple[float
             "## Health watch on a busy machine",
             "",
             f"Command: `.venv/bin/python benchmarks/health_watch.py --swaps {args.swaps}"
-            f" --load {args.load} --burst {args.burst} --window {args.window:g}`",
+            f" --load {args.load} --burst {args.burst} --window {args.window:g}"
+            f" --work-ms {args.work_ms:g}`",
             f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python"
             f" {platform.python_version()}, Linux {platform.release()}; {args.load} CPU-burning"
             f" processes beside it throughout, {args.burst} more from each cut-over to the end"
             f" of its watch; load average {load_avg[0]:.1f} / {load_avg[1]:.1f} at the end.",
-            f"Agent: ~2 ms of CPU per call, 2 workers per version, 8 sessions in a closed loop"
+            f"Agent: ~{args.work_ms:g} ms of CPU per call, 2 workers per version, 8 sessions in a closed loop"
             f" ({data['requests']} requests in all); health window {args.window:g} s,"
             " 20 calls minimum, ratio 2.",
             "Both rules judged the same version's samples at the same moments; only the new one"
@@ -226,14 +229,16 @@ def main() -> None:
     parser.add_argument("--swaps", type=int, default=20)
     parser.add_argument("--load", type=int, default=2, help="CPU-burning processes beside it")
     parser.add_argument("--burst", type=int, default=2, help="more hogs during each watch")
+    parser.add_argument("--work-ms", type=float, default=2.0, help="CPU per call, ms")
     parser.add_argument("--window", type=float, default=4.0, help="health window, seconds")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "health.md")
+    parser.add_argument("--append", action="store_true", help="add to --out, not replace")
     args = parser.parse_args()
     hogs = [p for _ in range(args.load) for p in burn()]
     try:
         with tempfile.TemporaryDirectory(prefix="theseus-health-") as tmp:
             root = Path(tmp) / "agent"
-            commits = make_repo(root, args.window)
+            commits = make_repo(root, args.window, args.work_ms)
             data = asyncio.run(bench(root, commits, args.swaps, args.burst))
             load_avg = os.getloadavg()
     finally:
@@ -242,6 +247,8 @@ def main() -> None:
             hog.wait()
     text = render(data, args, load_avg)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.append and args.out.is_file():
+        text = args.out.read_text().rstrip() + "\n\n" + text.split("\n", 2)[2]
     args.out.write_text(text)
     print(text)
 
