@@ -32,6 +32,7 @@ from typing import Any
 
 from theseus.config import load_settings
 from theseus.runtime import deploy as swap
+from theseus.runtime.failures import ServiceError
 from theseus.runtime.health import Sample
 from theseus.runtime.supervisor import Supervisor
 
@@ -104,18 +105,22 @@ def old_rule_trips(base: Sample, cand: Sample, min_samples: int, ratio: float) -
     return cand.p95_ms > ratio * max(base.p95_ms, 10.0)
 
 
-async def traffic(sup: Supervisor, stop: asyncio.Event, sessions: int = 8) -> int:
-    sent = 0
+async def traffic(sup: Supervisor, stop: asyncio.Event, sessions: int = 8) -> dict[str, int]:
+    """Closed-loop sessions; a failed request is counted (and named), never fatal."""
+    counts = {"sent": 0, "failed": 0}
 
     async def one(session: str) -> None:
-        nonlocal sent
         while not stop.is_set():
-            await sup.handle(session, "hi")
-            sent += 1
+            try:
+                await sup.handle(session, "hi")
+            except ServiceError as exc:
+                counts["failed"] += 1
+                print(f"failed request: {exc.line()}", file=sys.stderr)
+            counts["sent"] += 1
             await asyncio.sleep(0.002)
 
     await asyncio.gather(*(one(f"s{i}") for i in range(sessions)))
-    return sent
+    return counts
 
 
 async def one_swap(sup: Supervisor, commit: str, burst: int) -> dict[str, Any]:
@@ -172,9 +177,14 @@ async def bench(root: Path, commits: dict[str, str], swaps: int, burst: int) -> 
             print(f"slow swap {i + 1}/{swaps}: {slow[-1]}", file=sys.stderr)
     finally:
         stop.set()
-        sent = await load
+        counts = await load
         await sup.close()
-    return {"correct": correct, "slow": slow, "requests": sent}
+    return {
+        "correct": correct,
+        "slow": slow,
+        "requests": counts["sent"],
+        "failed": counts["failed"],
+    }
 
 
 def burn() -> list[subprocess.Popen[bytes]]:
@@ -205,7 +215,8 @@ def render(data: dict[str, Any], args: argparse.Namespace, load_avg: tuple[float
             f" processes beside it throughout, {args.burst} more from each cut-over to the end"
             f" of its watch; load average {load_avg[0]:.1f} / {load_avg[1]:.1f} at the end.",
             f"Agent: ~{args.work_ms:g} ms of CPU per call, 2 workers per version, 8 sessions in a closed loop"
-            f" ({data['requests']} requests in all); health window {args.window:g} s,"
+            f" ({data['requests']} requests in all, {data['failed']} failed); health window"
+            f" {args.window:g} s,"
             " 20 calls minimum, ratio 2.",
             "Both rules judged the same version's samples at the same moments; only the new one"
             " acted.",

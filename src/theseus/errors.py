@@ -33,8 +33,9 @@ The whole hierarchy (``tests/test_errors.py`` checks that this tree is complete 
     │   ├── WorkerCrashed        502: the worker died with the message in flight
     │   ├── Unavailable          503: no version can serve right now
     │   └── CallTimedOut         504: the agent did not answer in time
-    └── DemoError                the demo cannot set up or run its example agent
-        └── LiveError            the demo's live service or its traffic failed
+    ├── DemoError                the demo cannot set up or run its example agent
+    │   └── LiveError            the demo's live service or its traffic failed
+    └── BenchError               a benchmark cannot set up or run (its server failed)
 
 Classes whose data types belong to one stage (``LLMError`` carries token usage,
 ``AnswerRejected`` the kind of laziness, ``ServiceError`` an HTTP body) are defined in that
@@ -45,6 +46,7 @@ from __future__ import annotations
 
 __all__ = [
     "AuditError",
+    "BenchError",
     "ConfigError",
     "DemoError",
     "EvidenceError",
@@ -133,3 +135,7 @@ class DemoError(TheseusError):
 
 class LiveError(DemoError):
     """The demo's live service or its traffic could not start or run."""
+
+
+class BenchError(TheseusError):
+    """A benchmark could not set up or run: e.g. the server under test exited."""

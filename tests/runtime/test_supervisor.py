@@ -261,3 +261,28 @@ def test_a_version_slower_per_call_is_rolled_back_on_latency(
 
     event = run(settings, commits["v2"], body)
     assert "own time" in event["reason"] and "Mann-Whitney" in event["reason"]
+
+
+def test_redeploying_a_version_whose_workers_are_draining_starts_fresh_ones(
+    settings: Settings, commits: dict[str, str]
+) -> None:
+    """Rolled back with a call in flight, its pool drains; a deploy of the same commit at
+    that moment once reused the draining pool, which then closed under the live version."""
+
+    async def body(sup: Supervisor) -> None:
+        await swap.deploy(sup, commits["v2"])
+        busy = asyncio.ensure_future(sup.handle("busy", {"sleep": 1.5}))
+        await asyncio.sleep(0.3)
+        await swap.rollback(sup)
+        draining = sup.pools[commits["v2"]]
+        await asyncio.sleep(0.05)  # the drain runs as its own task
+        assert not draining.closed  # still finishing the busy call
+        await swap.deploy(sup, commits["v2"])
+        assert sup.pools[commits["v2"]] is not draining
+        assert (await busy).version == commits["v2"]  # the in-flight call finished where it ran
+        while not draining.closed:
+            await asyncio.sleep(0.05)
+        answer = await sup.handle("after", "x")  # the live version still has its workers
+        assert answer.reply["version"] == "v2"
+
+    run(settings, commits["v1"], body)

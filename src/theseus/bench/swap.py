@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -23,12 +25,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from theseus.bench.loadgen import Load
+from theseus.errors import BenchError
 from theseus.paths import STATE_DIR
 
 MESSAGES: list[Any] = [
@@ -36,17 +40,50 @@ MESSAGES: list[Any] = [
     {"text": "where is my order?", "date": "2024-05-01"},
     {"text": "thanks", "date": "2024-05-01"},
 ]
-RUNTIME = """
-[runtime]
-workers_per_version = 2
-health_window = 6.0
-health_min_samples = 30
-max_error_rate_increase = 0.05
-max_p95_ratio = 2.0
-restart_intensity = 5
-restart_period = 10.0
-call_timeout = 10.0
-"""
+# The bench's [runtime] values, merged into the example's own table (a second [runtime]
+# table is invalid TOML: that is how `bench swap` broke once the example gained one).
+RUNTIME: dict[str, Any] = {
+    "workers_per_version": 2,
+    "health_window": 6.0,
+    "health_min_samples": 30,
+    "max_error_rate_increase": 0.05,
+    "max_p95_ratio": 2.0,
+    "restart_intensity": 5,
+    "restart_period": 10.0,
+    "call_timeout": 10.0,
+}
+_TABLE = re.compile(r"^\s*\[([^\]]+)\]\s*(#.*)?$")
+
+
+def with_runtime(config: str, values: dict[str, Any]) -> str:
+    """``config`` (a theseus.toml) with ``values`` merged into its ``[runtime]`` table,
+    which is written once, at the end; every other table is kept as it was."""
+    current = tomllib.loads(config).get("runtime", {})
+    merged = {**current, **values}
+    kept: list[str] = []
+    inside = False
+    for line in config.splitlines():
+        header = _TABLE.match(line)
+        if header is not None:
+            inside = header.group(1).strip() == "runtime"
+        if not inside:
+            kept.append(line)
+    body = "\n".join(f"{key} = {_toml_value(value)}" for key, value in merged.items())
+    return "\n".join(kept).rstrip() + "\n\n[runtime]\n" + body + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):  # a TOML basic string: JSON's escapes, and DEL escaped too
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} into [runtime]")
+
+
 V2_PATCH = '''
 
 _bench_migrate_v1 = migrate
@@ -107,7 +144,7 @@ def make_repo(source: Path, root: Path) -> dict[str, str]:
     )
     (root / ".gitignore").write_text(f"{STATE_DIR}/\n__pycache__/\n")
     config = root / "theseus.toml"
-    config.write_text(config.read_text() + RUNTIME)
+    config.write_text(with_runtime(config.read_text(), RUNTIME))
     _git(root, "init", "-q", "-b", "main")
     _git(root, "config", "user.email", "bench@theseus.invalid")
     _git(root, "config", "user.name", "theseus bench")
@@ -126,16 +163,36 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def _wait_up(base: str, timeout: float = 60.0) -> float:
-    """Seconds until GET /health answers 200."""
+def _last_line(log: Path | None) -> str:
+    if log is None or not log.is_file():
+        return ""
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else ""
+
+
+async def _wait_up(
+    base: str,
+    timeout: float = 60.0,
+    proc: subprocess.Popen[bytes] | None = None,
+    log: Path | None = None,
+) -> float:
+    """Seconds until GET /health answers 200; BenchError with the server's own last line
+    of output as soon as it exits, or when it never answers."""
     started = time.perf_counter()
     async with httpx.AsyncClient(base_url=base, timeout=2.0) as client:
         while time.perf_counter() - started < timeout:
+            if proc is not None and proc.poll() is not None:
+                raise BenchError(
+                    f"the server exited with code {proc.returncode}: {_last_line(log)}"
+                )
             with contextlib.suppress(httpx.TransportError):
                 if (await client.get("/health")).status_code == 200:
                     return time.perf_counter() - started
             await asyncio.sleep(0.02)
-    raise RuntimeError(f"no service came up at {base} within {timeout:g} s")
+    said = _last_line(log)
+    raise BenchError(
+        f"no service came up at {base} within {timeout:g} s" + (f": {said}" if said else "")
+    )
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -178,11 +235,13 @@ async def _theseus_run(
     ]
     token = secrets.token_urlsafe(32)
     env = {**os.environ, "THESEUS_ADMIN_TOKEN": token}
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    log = repo.parent / "serve.log"  # a file, not a pipe nobody reads (it would fill up)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=out, env=env)
     admin = {"Authorization": f"Bearer {token}"}
     workers: set[int] = set()
     try:
-        await _wait_up(base)
+        await _wait_up(base, proc=proc, log=log)
         load = Load(base, sessions, MESSAGES, prefix="hot")
         driver = asyncio.create_task(load.run())
         await asyncio.sleep(phase)
@@ -250,7 +309,7 @@ async def _swap(
                 None,
             )
         if rollback is None:
-            raise RuntimeError(f"broken version {name} was not rolled back within 30 s")
+            raise BenchError(f"broken version {name} was not rolled back within 30 s")
         result.update(
             {
                 "rolled_back": True,

@@ -222,6 +222,7 @@ class VersionPool:
         self.workers: list[WorkerProcess] = []
         self.idle: deque[WorkerProcess] = deque()
         self.closed = False
+        self.retiring = False  # draining: finishes what it has, takes nothing new
         self.failed = False
         self.restarts = 0
         self._cond = asyncio.Condition()
@@ -234,6 +235,11 @@ class VersionPool:
     @property
     def idempotent(self) -> bool:
         return any(w.idempotent for w in self.workers)
+
+    @property
+    def serving(self) -> bool:
+        """Whether new calls may be routed here: not closed, and not draining to close."""
+        return not self.closed and not self.retiring
 
     @property
     def pids(self) -> list[int]:
@@ -321,7 +327,10 @@ class VersionPool:
         await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
 
     async def drain_and_close(self, timeout: float) -> None:
-        """Wait (up to ``timeout``) for in-flight calls to finish, then close."""
+        """Wait (up to ``timeout``) for in-flight calls to finish, then close. From the
+        first moment the pool is retiring, so nothing new is routed here, and a deploy of
+        the same version starts a fresh pool rather than reusing this one."""
+        self.retiring = True
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and len(self.idle) < len(
             [w for w in self.workers if w.alive]

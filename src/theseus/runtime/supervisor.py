@@ -84,6 +84,7 @@ class Supervisor:
         self.profile = worker_profile(settings)  # ConfigError here: before anything starts
         self.relay = EvidenceRelay(settings.evidence_path)
         self.pools: dict[str, VersionPool] = {}
+        self.retired: list[VersionPool] = []  # replaced while draining; closed at close()
         self.stats: dict[str, VersionStats] = defaultdict(VersionStats)
         self.counters: dict[str, int] = defaultdict(int)
         self.router: Router | None = None
@@ -111,16 +112,20 @@ class Supervisor:
         self.closing = True
         for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*(p.close() for p in self.pools.values()), return_exceptions=True)
+        pools = [*self.pools.values(), *self.retired]
+        await asyncio.gather(*(p.close() for p in pools), return_exceptions=True)
         self.pools.clear()
+        self.retired.clear()
         self.sessions.close()
         await asyncio.to_thread(self.relay.close)
 
     async def start_pool(self, spec: VersionSpec) -> VersionPool:
         """A warm pool for ``spec`` (reused if one is already serving)."""
         existing = self.pools.get(spec.commit)
-        if existing is not None and not existing.closed:
+        if existing is not None and existing.serving:
             return existing
+        if existing is not None and not existing.closed:
+            self.retired.append(existing)  # still draining: closed by its drain, or at close()
         extra = {
             RELAY_ENV: "1",  # records come back with each answer: see runtime/relay.py
             "PYTHONPYCACHEPREFIX": str(self.settings.state_dir / "pycache"),
@@ -168,13 +173,13 @@ class Supervisor:
 
     def alive(self, version: str) -> bool:
         pool = self.pools.get(version)
-        return pool is not None and not pool.closed
+        return pool is not None and pool.serving
 
     async def _run(
         self, session: Session, message: Any, route: Route, *, retried: bool
     ) -> CallResult:
         pool = self.pools.get(route.version)
-        if pool is None or pool.closed:
+        if pool is None or not pool.serving:
             if retried:
                 raise Unavailable(f"version {route.version[:12]} is not serving")
             return await self._reroute(session, message)

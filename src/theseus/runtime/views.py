@@ -18,7 +18,7 @@ def versions(sup: Supervisor) -> list[dict[str, Any]]:
     router = sup.router
     rows = []
     for commit, pool in sup.pools.items():
-        role = "stopped" if pool.closed else "standby"
+        role = "stopped" if pool.closed else ("stopping" if pool.retiring else "standby")
         if router is not None:
             if commit == router.current:
                 role = "current"
@@ -46,7 +46,7 @@ def health(sup: Supervisor) -> dict[str, Any]:
     closing; the rest says what is routed where and what has happened so far."""
     router = sup.router
     current = sup.pools.get(router.current) if router else None
-    ok = current is not None and not current.closed and not sup.closing
+    ok = current is not None and current.serving and not sup.closing
     return {
         "status": "ok" if ok else "unavailable",
         "current": router.current if router else None,
