@@ -81,12 +81,14 @@ def check_program(program: dict[str, Any]) -> str | None:
         shutil.rmtree(folder.parent, ignore_errors=True)
 
 
-def run_program(program: dict[str, Any], timeout: float, workers: int) -> dict[str, Any]:
+def run_program(
+    program: dict[str, Any], timeout: float, workers: int, *, forked: bool = True
+) -> dict[str, Any]:
     folder = _copy(PROGRAMS / program["name"], with_heldout=False)
     try:
         options = RepairOptions(
             test_command=program["test"], mutable=program["mutable"], timeout=timeout,
-            workers=workers,
+            workers=workers, forked=forked,
         )  # fmt: skip
         result = repair(folder, options)
     finally:

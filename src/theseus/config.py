@@ -76,6 +76,11 @@ class RepairSettings(_Section):
     top_locations: int = Field(default=20, ge=1)
     alternatives: int = Field(default=1, ge=1)
     second_round: bool = True
+    forked_trials: bool = Field(
+        default=True,
+        description="run each trial in a fork of a warm sandboxed pytest parent (a plain"
+        " pytest command only; a fix found so is proved by a cold run)",
+    )
 
 
 class LLMSettings(_Section):

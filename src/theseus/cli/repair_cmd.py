@@ -25,6 +25,8 @@ if TYPE_CHECKING:
               help="Candidates validated in parallel (one workspace copy each).")  # fmt: skip
 @click.option("--alternatives", type=click.IntRange(min=1), default=1, show_default=True,
               help="Keep searching until this many fixes pass, then keep the smallest.")  # fmt: skip
+@click.option("--cold", is_flag=True,
+              help="Start a fresh sandboxed process per trial instead of forking a warm one.")  # fmt: skip
 @click.option("--apply", "apply_fix", is_flag=True, help="Write the fix into DIR (atomically).")
 @json_option
 def repair(
@@ -34,6 +36,7 @@ def repair(
     timeout: float,
     workers: int,
     alternatives: int,
+    cold: bool,
     apply_fix: bool,
     as_json: bool,
 ) -> None:
@@ -54,7 +57,7 @@ def repair(
 
     options = RepairOptions(
         test_command=test_command, mutable=list(mutable), timeout=timeout,
-        workers=workers, alternatives=alternatives,
+        workers=workers, alternatives=alternatives, forked=not cold,
     )  # fmt: skip
     result = run_repair(directory, options) if as_json else _with_progress(directory, options)
     applied = False
@@ -64,6 +67,8 @@ def repair(
     data = {**result.to_json(), "applied": applied}
 
     def render() -> None:
+        for note in result.notes:
+            console.print(f"[yellow]note[/]: {note}; trials ran cold", highlight=False)
         if result.status == "fixed":
             console.print(f"[bold green]fixed[/] {result.description} "
                           f"({result.candidates_tried} candidates, {result.seconds:.1f}s)")  # fmt: skip

@@ -24,7 +24,7 @@ from theseus.propose.repair.localize import (
     traceback_scores,
 )
 from theseus.propose.repair.mutants import Mutant, generate
-from theseus.propose.repair.runner import TrialRun, run_tests
+from theseus.propose.repair.runner import TrialRun, forked_trials, run_tests
 from theseus.propose.repair.search import SearchProgress, search
 from theseus.propose.repair.spectrum import rank, spectrum_counts
 from theseus.propose.repair.validate import Worker, copy_project
@@ -50,6 +50,7 @@ class RepairOptions:
     policy_check: Callable[[str], bool] | None = None
     extra_frames: Sequence[Sequence[tuple[str, int, str]]] = ()
     allow_test_changes: bool = False
+    forked: bool = True  # trials fork a warm sandboxed pytest parent (verify/trials.py)
 
 
 @dataclass
@@ -66,6 +67,8 @@ class RepairResult:
     mutants: int = 0
     rounds: int = 1
     timed_out: bool = False
+    notes: list[str] = field(default_factory=list)  # e.g. why trials ran cold
+    forked_trials: int = 0
     fix: Mutant | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -89,6 +92,8 @@ class RepairResult:
             "alternatives": self.alternatives,
             "mutants": self.mutants,
             "rounds": self.rounds,
+            "notes": self.notes,
+            "forked_trials": self.forked_trials,
             "timed_out": self.timed_out,
         }
 
@@ -175,6 +180,11 @@ def repair(
         )
     sources = {f: (root / f).read_text(encoding="utf-8") for f in files}
     workspaces = [copy_project(root) for _ in range(max(1, options.workers))]
+    servers = (
+        [forked_trials(ws, options.test_command) for ws in workspaces] if options.forked else []
+    )
+    for server in servers:
+        server.start_in_background()  # warms up while the baseline runs
     try:
         base = _baseline(workspaces[0], options, files)
         locations = localise(base, sources, options)
@@ -184,8 +194,9 @@ def repair(
         timeout = options.test_timeout or max(5.0, 4 * base.duration + 2)
         checkers = [
             Worker(ws, options.test_command, sources, failing=base.failed_tests(),
-                   passing=base.passed_tests(), timeout=timeout)
-            for ws in workspaces
+                   passing=base.passed_tests(), timeout=timeout,
+                   trials=servers[i] if servers else None)
+            for i, ws in enumerate(workspaces)
         ]  # fmt: skip
         found = search(
             mutants, checkers, budget, originals=sources, alternatives=options.alternatives,
@@ -193,6 +204,10 @@ def repair(
             admissible=_admissible(options.policy_check, sources),
         )  # fmt: skip
     finally:
+        notes = list(dict.fromkeys(s.note for s in servers if s.note))
+        forked_count = sum(s.trials for s in servers)
+        for server in servers:
+            server.close()
         for ws in workspaces:
             release_scratch(ws.parent)
     best = found.best()
@@ -214,4 +229,6 @@ def repair(
         rounds=found.rounds,
         timed_out=found.timed_out,
         fix=best,
+        notes=notes,
+        forked_trials=forked_count,
     )

@@ -31,9 +31,12 @@ class RepairProposer:
 
     name = "repair"
 
-    def __init__(self, *, alternatives: int = 3, top_locations: int = 20) -> None:
+    def __init__(
+        self, *, alternatives: int = 3, top_locations: int = 20, forked: bool = True
+    ) -> None:
         self.alternatives = alternatives
         self.top_locations = top_locations
+        self.forked = forked
 
     def propose(self, ctx: ProposalContext) -> Iterator[Candidate]:
         if ctx.test_command is None:
@@ -56,8 +59,12 @@ class RepairProposer:
             test_timeout=ctx.test_timeout,
             policy_check=ctx.policy_check,
             extra_frames=frames,
+            forked=self.forked,
         )
         result = repair(ctx.root, options)
+        for note in result.notes:
+            if ctx.notes is not None:
+                ctx.notes(f"repair: {note}; trials ran cold")
         diffs = [result.diff, *result.alternatives] if result.fix is not None else []
         for diff in diffs:
             if ctx.already_tried(diff_key(diff)):
@@ -82,4 +89,8 @@ class RepairProposer:
 @register_proposer("repair", seconds=lambda settings: settings.propose.repair.max_seconds)
 def _repair(settings: Settings, shared: SharedResources) -> Proposer:
     repair = settings.propose.repair
-    return RepairProposer(alternatives=repair.alternatives, top_locations=repair.top_locations)
+    return RepairProposer(
+        alternatives=repair.alternatives,
+        top_locations=repair.top_locations,
+        forked=repair.forked_trials,
+    )

@@ -17,6 +17,7 @@ from typing import Any
 
 from theseus.verify.sandbox import Limits, run_sandboxed
 from theseus.verify.testrun import install_plugin
+from theseus.verify.trials import ForkedTrials
 
 PLUGIN_DIR = ".theseus-repair"
 PLAIN_ASSERTS = "--assert=plain"
@@ -54,6 +55,7 @@ class TrialRun:
     timed_out: bool
     report: dict[str, Any] | None = None
     outcomes: dict[str, str] = field(default_factory=dict)
+    forked: bool = False  # run in a fork of the warm trial server, not a cold process
 
     @property
     def passed(self) -> bool:
@@ -75,6 +77,23 @@ def install_repair_plugin(workspace: Path) -> str:
     return name
 
 
+def base_env(workspace: Path) -> dict[str, str]:
+    """The environment every trial of ``workspace`` starts from: the plugin loaded, plain
+    asserts, no recording, no bytecode."""
+    plugin = install_repair_plugin(workspace)
+    env = {"PYTHONDONTWRITEBYTECODE": "1", "THESEUS_RECORD": "0"}
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (PLUGIN_DIR, os.environ.get("PYTHONPATH", "")) if p
+    )
+    env["PYTEST_ADDOPTS"] = f"-p {plugin} {PLAIN_ASSERTS}"
+    return env
+
+
+def forked_trials(workspace: Path, command: str) -> ForkedTrials:
+    """The warm trial server for ``workspace`` (started on its first trial)."""
+    return ForkedTrials(workspace, command, base_env(workspace), plugin_dir=workspace / PLUGIN_DIR)
+
+
 def run_tests(
     workspace: Path,
     command: str,
@@ -83,27 +102,29 @@ def run_tests(
     select: Sequence[str] | None = None,
     failfast: bool = False,
     cover: Sequence[str] = (),
+    trials: ForkedTrials | None = None,
 ) -> TrialRun:
-    """Run ``command`` in ``workspace`` with the plugin; read what it reported."""
+    """Run ``command`` in ``workspace`` with the plugin; read what it reported. With
+    ``trials`` the run is a fork of the warm trial server when it can be, else cold."""
     folder = workspace / PLUGIN_DIR
-    plugin = install_repair_plugin(workspace)
     out = folder / "report.json"
     out.unlink(missing_ok=True)
-    env = {"PYTHONDONTWRITEBYTECODE": "1", "THESEUS_RECORD": "0"}
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (PLUGIN_DIR, os.environ.get("PYTHONPATH", "")) if p
-    )
-    env["PYTEST_ADDOPTS"] = f"-p {plugin} {PLAIN_ASSERTS}"
-    env["THESEUS_REPORT_JSON"] = f"{PLUGIN_DIR}/report.json"
+    env = base_env(workspace)
+    trial_env = {"THESEUS_REPORT_JSON": f"{PLUGIN_DIR}/report.json"}
     if cover:
-        env["THESEUS_REPORT_COVER"] = os.pathsep.join(cover)
+        trial_env["THESEUS_REPORT_COVER"] = os.pathsep.join(cover)
     if select is not None:
         (folder / "select.txt").write_text("\n".join(select) + "\n", encoding="utf-8")
-        env["THESEUS_REPORT_SELECT"] = f"{PLUGIN_DIR}/select.txt"
+        trial_env["THESEUS_REPORT_SELECT"] = f"{PLUGIN_DIR}/select.txt"
     if failfast:
-        env["THESEUS_REPORT_FAILFAST"] = "1"
-    proc = run_shell(command, workspace, timeout=timeout, extra=env)
-    run = TrialRun(proc.returncode, proc.output, proc.duration, proc.timed_out)
+        trial_env["THESEUS_REPORT_FAILFAST"] = "1"
+    forked = trials.run(trial_env, timeout) if trials is not None else None
+    if forked is not None:
+        run = TrialRun(forked.returncode, forked.output, forked.duration, forked.timed_out)
+        run.forked = True
+    else:
+        proc = run_shell(command, workspace, timeout=timeout, extra={**env, **trial_env})
+        run = TrialRun(proc.returncode, proc.output, proc.duration, proc.timed_out)
     if out.is_file():
         try:
             report = json.loads(out.read_text(encoding="utf-8"))

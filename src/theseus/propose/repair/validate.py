@@ -18,6 +18,7 @@ from theseus.change.apply import patched_texts
 from theseus.change.workspace import EXCLUDED_DIRS
 from theseus.propose.base import ValidationOutcome
 from theseus.propose.repair.runner import TrialRun, install_repair_plugin, run_tests
+from theseus.verify.trials import ForkedTrials
 
 
 def copy_project(root: Path) -> Path:
@@ -40,6 +41,7 @@ class Worker:
         failing: Sequence[str],
         passing: Sequence[str],
         timeout: float,
+        trials: ForkedTrials | None = None,
     ) -> None:
         self.workspace = workspace
         self.command = command
@@ -47,6 +49,18 @@ class Worker:
         self.failing = list(failing)
         self.passing = set(passing)
         self.timeout = timeout
+        self.trials = trials
+        self.confirmed_cold = 0
+
+    def close(self) -> None:
+        """Stop the warm trial server, if one was started."""
+        if self.trials is not None:
+            self.trials.close()
+
+    @property
+    def note(self) -> str | None:
+        """Why this worker's trials run cold, when they do."""
+        return self.trials.note if self.trials is not None else None
 
     def _write(self, texts: Mapping[str, str]) -> None:
         for path, text in texts.items():
@@ -71,14 +85,28 @@ class Worker:
         if self.failing:
             first = run_tests(
                 self.workspace, self.command, timeout=self.timeout,
-                select=self.failing, failfast=failfast,
+                select=self.failing, failfast=failfast, trials=self.trials,
             )  # fmt: skip
             fixed = sum(1 for t in self.failing if first.outcomes.get(t) == "passed")
             if not first.passed or fixed < total:
                 return ValidationOutcome(False, fixed, total, 0, _why(first, "failing tests"))
-        full = run_tests(self.workspace, self.command, timeout=self.timeout, failfast=failfast)
+        full = run_tests(
+            self.workspace, self.command, timeout=self.timeout, failfast=failfast,
+            trials=self.trials,
+        )  # fmt: skip
+        if full.forked and full.passed:
+            full = self._confirm_cold(failfast)
         broke = sum(1 for t in full.failed_tests() if t in self.passing)
         return ValidationOutcome(full.passed, fixed, total, broke, _why(full, "test command"))
+
+    def _confirm_cold(self, failfast: bool) -> TrialRun:
+        """A fix found in a fork is proved by the configured command, cold, before it
+        counts; should the two disagree, this worker's later trials all run cold."""
+        self.confirmed_cold += 1
+        cold = run_tests(self.workspace, self.command, timeout=self.timeout, failfast=failfast)
+        if not cold.passed and self.trials is not None:
+            self.trials.disable("a forked run passed where the cold command failed")
+        return cold
 
 
 def _why(run: TrialRun, what: str) -> str:

@@ -173,13 +173,15 @@ def run_sandboxed(
     stdin: bytes | None = None,
     extra_ro_paths: Sequence[Path] = (),
     allow_weak: bool = False,
+    pass_fds: Sequence[int] = (),
 ) -> SandboxResult:
     """Run ``argv`` in the sandbox with only ``workspace`` writable; never raises for what
     the command does (that is in the result), only for bad arguments or a sandbox that
     cannot contain it (SandboxError).
 
     The ``rlimits`` backend isolates nothing (network, files, other processes): it runs
-    only with ``allow_weak`` (``[verify] allow_weak_sandbox = true``), never by accident."""
+    only with ``allow_weak`` (``[verify] allow_weak_sandbox = true``), never by accident.
+    ``pass_fds`` are kept open into the command (e.g. one end of a socket pair)."""
     if not argv or not str(argv[0]):
         raise SandboxError("no command given", hint="pass the command to run after --")
     ws = _folder(workspace, "workspace")
@@ -212,7 +214,7 @@ def run_sandboxed(
             stderr=subprocess.PIPE,
             start_new_session=True,
             preexec_fn=preexec,  # None whenever prlimit exists
-            pass_fds=() if seccomp_fd is None else (seccomp_fd,),
+            pass_fds=(*pass_fds, *(() if seccomp_fd is None else (seccomp_fd,))),
         )
     except OSError as exc:
         if group is not None:
