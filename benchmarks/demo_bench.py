@@ -7,6 +7,7 @@ requests) replayed against the final version, failures before vs after.
 
     .venv/bin/python benchmarks/demo_bench.py              # 3 runs (~8 minutes)
     .venv/bin/python benchmarks/demo_bench.py --runs 5
+    .venv/bin/python benchmarks/demo_bench.py --load 2    # 2 CPU-burning processes beside it
     .venv/bin/python benchmarks/demo_bench.py --from-json A.json B.json   # only render
 """
 
@@ -29,8 +30,24 @@ ROOT = HERE.parent
 SEEDED = ROOT / "examples" / "support_agent" / "seeded_bugs.json"
 
 
-def run_once(seconds: int | None) -> dict[str, Any]:
-    """One `theseus demo --json` in a fresh folder, with its wall time and final code."""
+def burners(count: int) -> list[subprocess.Popen[bytes]]:
+    """``count`` processes that burn a CPU each: a busy host."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
+
+
+def run_once(seconds: int | None, load: int = 0) -> dict[str, Any]:
+    """One `theseus demo --json` in a fresh folder, with its wall time and final code, with
+    ``load`` CPU-burning processes running beside it the whole time."""
+    hogs = burners(load)
+    try:
+        return _run_once(seconds)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+
+
+def _run_once(seconds: int | None) -> dict[str, Any]:
     theseus = Path(sys.executable).parent / "theseus"
     with tempfile.TemporaryDirectory(prefix="theseus-demo-bench-") as tmp:
         workdir = Path(tmp) / "demo"
@@ -82,7 +99,7 @@ def _changed_lines(diff: str) -> str:
     return "<br>".join(f"`{line.strip()}`" for line in lines[:4]).replace("|", "\\|")
 
 
-def render(runs: list[dict[str, Any]]) -> str:
+def render(runs: list[dict[str, Any]], load: int = 0) -> str:
     walls = [r["wall_seconds"] for r in runs]
     fixed = [r["fixed"] for r in runs]
     last = runs[-1]
@@ -110,11 +127,13 @@ def render(runs: list[dict[str, Any]]) -> str:
             [
                 "# The demo, end to end",
                 "",
-                f"Command: `.venv/bin/python benchmarks/demo_bench.py --runs {len(runs)}` (each run: "
+                f"Command: `.venv/bin/python benchmarks/demo_bench.py --runs {len(runs)}"
+                f"{f' --load {load}' if load else ''}` (each run: "
                 "`theseus demo --workdir NEW --json`, 200 sessions, seed 7, the default evolution "
                 "budget).",
                 f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
-                f"{platform.python_version()}.",
+                f"{platform.python_version()}; "
+                + (f"{load} CPU-burning processes beside it the whole time." if load else "quiet."),
                 "",
                 f"Median wall time **{statistics.median(walls):.0f} s** (target: under 180 s; "
                 f"runs {', '.join(str(w) for w in walls)}). Median seeded bugs fixed, promoted and "
@@ -157,6 +176,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, help="evolution budget per run (demo default)")
     parser.add_argument("--from-json", type=Path, nargs="+", help="render saved runs")
     parser.add_argument("--save", type=Path, help="also write each run's JSON into this folder")
+    parser.add_argument("--load", type=int, default=0, help="CPU-burning processes beside it")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "demo.md")
     args = parser.parse_args()
     if args.from_json:
@@ -165,12 +185,12 @@ def main() -> int:
         runs = []
         for n in range(1, args.runs + 1):
             print(f"run {n}/{args.runs} ...", flush=True)
-            runs.append(run_once(args.seconds))
+            runs.append(run_once(args.seconds, args.load))
             if args.save:
                 args.save.mkdir(parents=True, exist_ok=True)
                 (args.save / f"demo-{n}.json").write_text(json.dumps(runs[-1]), encoding="utf-8")
     tmp = args.out.with_suffix(".md.tmp")
-    tmp.write_text(render(runs), encoding="utf-8")
+    tmp.write_text(render(runs, args.load), encoding="utf-8")
     os.replace(tmp, args.out)
     print(f"wrote {args.out}")
     return 0

@@ -25,11 +25,25 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("sdk_overhead.md", [sys.executable, str(HERE / "sdk_overhead.py")]),
     ("sandbox.md", [sys.executable, str(HERE / "sandbox_overhead.py")]),
     ("verify.md", [sys.executable, str(HERE / "verify_throughput.py")]),
+    ("trials.md", [sys.executable, str(HERE / "trial_cost.py")]),
     ("repair.md", [sys.executable, str(HERE / "repair_bench.py")]),
     ("swap.md", [sys.executable, str(HERE / "swap_bench.py")]),
+    ("health.md", [sys.executable, str(HERE / "health_watch.py")]),
     ("demo.md", [sys.executable, str(HERE / "demo_bench.py")]),
+    ("demo_load.md", [sys.executable, str(HERE / "demo_bench.py"), "--load", "2",
+                      "--out", str(HERE / "results" / "demo_load.md")]),
+]  # fmt: skip
+ORDER = [
+    "sdk_overhead.md",
+    "sandbox.md",
+    "verify.md",
+    "trials.md",
+    "repair.md",
+    "swap.md",
+    "health.md",
+    "demo.md",
+    "demo_load.md",
 ]
-ORDER = ["sdk_overhead.md", "sandbox.md", "verify.md", "repair.md", "swap.md", "demo.md"]
 
 HEADER = """# Benchmarks
 
