@@ -24,6 +24,7 @@ from theseus.change import Candidate, CandidateStatus, current_commit, reap_stal
 from theseus.config import Settings
 from theseus.errors import GitError, TheseusError
 from theseus.evidence import EvidenceStore, FailureBatch, curate
+from theseus.evolve.prefetch import BaselinePrefetch
 from theseus.evolve.proposals import propose, regression_test
 from theseus.evolve.report import CycleReport, SignatureOutcome, SignatureResult
 from theseus.gate import (
@@ -131,8 +132,11 @@ class Cycle:
         self.report = CycleReport(cycle=number, base_commit=current_commit(self.root))
         self.url = service if service is not None else service_url(settings)
         self.proposers: list[Proposer] = build_proposers(settings, self.report.notes.append)
+        self.prefetch = BaselinePrefetch(settings, self.root)
+        self.upcoming: list[FailureBatch] = []  # the batches after the one being worked
 
     def close(self) -> None:
+        self.prefetch.join()
         self.archive.close()
 
     # -- the cycle -------------------------------------------------------------------------
@@ -155,7 +159,8 @@ class Cycle:
             {"event": "start", "cycle": self.number, "batches": len(batches), "live": self.url},
         )
         worked = 0
-        for batch in batches:
+        for index, batch in enumerate(batches):
+            self.upcoming = batches[index + 1 :]
             if self.switch.is_paused():
                 report.stopped = "paused"
                 break
@@ -308,6 +313,8 @@ class Cycle:
         out.reason = f"regression test {promotion.regression_test}"
         if self.url is None:
             return "promoted"
+        # the health watch is a wait: the next batch's baseline is computed meanwhile
+        self.prefetch.start(promotion.commit, self.upcoming[0] if self.upcoming else None)
         verdict = self.deploy(candidate, batch, promotion, self.url)
         out.deploy = verdict
         if verdict.rolled_back:

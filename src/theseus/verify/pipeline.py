@@ -212,6 +212,15 @@ def _baseline(
     return get_baseline(settings, base_commit, sig, cases, compute)
 
 
+def prefetch_baseline(
+    settings: Settings, project_root: Path, base_commit: str, batch: FailureBatch
+) -> bool:
+    """Compute (and cache) the baseline the verification of a candidate for ``batch`` on
+    ``base_commit`` will need; True when it was cached already. Safe beside a verification
+    that needs the same baseline: the two share one lock, and it is computed once."""
+    return _baseline(settings, project_root, base_commit, batch.signature, list(batch.cases))[1]
+
+
 def workspace_quota(settings: Settings) -> Quota:
     """The disk quota of a workspace that candidate code runs in ([verify] workspace_*)."""
     v = settings.verify
