@@ -205,7 +205,7 @@ def render(data: dict[str, Any], args: argparse.Namespace, load_avg: tuple[float
 
     return "\n".join(
         [
-            "## Health watch on a busy machine",
+            "# Health watch on a busy machine",
             "",
             f"Command: `.venv/bin/python benchmarks/health_watch.py --swaps {args.swaps}"
             f" --load {args.load} --burst {args.burst} --window {args.window:g}"

@@ -97,7 +97,7 @@ def main() -> None:
             file=sys.stderr,
         )
     lines = [
-        "## Trial cost: cold process vs forked child",
+        "# Trial cost: cold process vs forked child",
         "",
         f"Command: `.venv/bin/python benchmarks/trial_cost.py --trials {args.trials}"
         f" --programs {args.programs}`",
