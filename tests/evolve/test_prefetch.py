@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from mini_agent import mini_agent
 
 from theseus.change.candidate import Candidate
 from theseus.evolve.prefetch import BaselinePrefetch
@@ -17,17 +15,7 @@ from theseus.verify.pipeline import verify_candidate
 pytestmark = pytest.mark.e2e
 
 
-def _mini() -> ModuleType:
-    path = Path(__file__).parents[1] / "verify" / "_mini_agent.py"
-    spec = importlib.util.spec_from_file_location("_prefetch_mini_agent", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(spec.name, module)
-    spec.loader.exec_module(module)
-    return module
-
-
-mini = _mini()
+mini = mini_agent()
 
 
 def test_a_prefetched_baseline_is_the_one_verification_uses(tmp_path: Path) -> None:

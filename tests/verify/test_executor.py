@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from mini_agent import mini_agent
 
 from theseus.change.candidate import Candidate
 from theseus.config import Settings
@@ -17,19 +15,7 @@ from theseus.evidence.records import FailureBatch
 from theseus.verify.executor import Executor, LocalExecutor, VerifyJob, verify_many
 from theseus.verify.pipeline import Verification, VerificationCancelled
 
-
-def _load_fixture() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "_verify_mini_agent", Path(__file__).with_name("_mini_agent.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(spec.name, module)
-    spec.loader.exec_module(module)
-    return module
-
-
-mini = _load_fixture()
+mini = mini_agent()
 
 
 def job(n: int) -> VerifyJob:

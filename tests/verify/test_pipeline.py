@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from mini_agent import mini_agent
 
 from theseus.change.candidate import Candidate
 from theseus.lineage.archive import Archive
@@ -17,18 +15,7 @@ from theseus.verify.pipeline import Verification, store_verification, verify_can
 pytestmark = pytest.mark.e2e
 
 
-def _load_fixture() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "_verify_mini_agent", Path(__file__).with_name("_mini_agent.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(spec.name, module)
-    spec.loader.exec_module(module)
-    return module
-
-
-mini = _load_fixture()
+mini = mini_agent()
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from mini_agent import mini_agent
 
 from theseus.evidence.records import Oracle, ReplayCase
 from theseus.verify.replay import (
@@ -20,19 +18,7 @@ from theseus.verify.replay import (
     write_replay_module,
 )
 
-
-def _load_fixture() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "_verify_mini_agent", Path(__file__).with_name("_mini_agent.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(spec.name, module)
-    spec.loader.exec_module(module)
-    return module
-
-
-mini = _load_fixture()
+mini = mini_agent()
 
 
 @given(st.lists(st.text(max_size=30), max_size=20))

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
 import time
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from mini_agent import mini_agent
 
 from theseus.config import Settings
 from theseus.verify.baseline import (
@@ -21,19 +19,7 @@ from theseus.verify.baseline import (
     run_baseline,
 )
 
-
-def _load_fixture() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "_verify_mini_agent", Path(__file__).with_name("_mini_agent.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(spec.name, module)
-    spec.loader.exec_module(module)
-    return module
-
-
-mini = _load_fixture()
+mini = mini_agent()
 
 
 @pytest.fixture

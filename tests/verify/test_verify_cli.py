@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from mini_agent import mini_agent
 
 from theseus.cli.main import main
 from theseus.evidence.records import FailureReport, TaskRecord
 from theseus.evidence.store import EvidenceStore
 from theseus.lineage.archive import Archive
 
-
-def _load_fixture() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "_verify_mini_agent", Path(__file__).with_name("_mini_agent.py")
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault(spec.name, module)
-    spec.loader.exec_module(module)
-    return module
-
-
-mini = _load_fixture()
+mini = mini_agent()
 
 
 def cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:

@@ -32,7 +32,7 @@ from typing import Literal
 
 from theseus.config import Settings
 from theseus.errors import ConfigError, SandboxError
-from theseus.verify.sandbox.backends import probe
+from theseus.verify.sandbox.backends import probe, unprivileged_args
 from theseus.verify.sandbox.seccomp import SeccompUnavailable, seccomp_pipe
 from theseus.verify.sandbox.view import FORBIDDEN_ROOTS, SANDBOX_GID, SANDBOX_UID, bwrap_view
 
@@ -99,18 +99,11 @@ class WorkerProfile:
         if not self.network:
             args.append("--unshare-net")
         args += ["--die-with-parent", "--new-session"]
-        uid, gid = str(SANDBOX_UID), str(SANDBOX_GID)
-        if self.as_root:
-            args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-        else:
-            args += ["--unshare-user", "--uid", uid, "--gid", gid]
+        before, after = unprivileged_args(as_root=self.as_root)
+        args += before
         if fd is not None:
             args += ["--seccomp", str(fd)]
-        args += ["--chdir", str(cwd), "--"]
-        if self.as_root:
-            args += ["/usr/bin/setpriv", "--reuid", uid, "--regid", gid, "--clear-groups"]
-            args += ["--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--"]
-        return [*args, *limit, "--", *argv], fd
+        return [*args, "--chdir", str(cwd), "--", *after, *limit, "--", *argv], fd
 
     def protections(self) -> list[tuple[str, bool, str]]:
         """(protection, active, how or why not), in :data:`WORKER_PROTECTIONS` order."""

@@ -122,18 +122,24 @@ def bwrap_argv(
     # uts and cgroup namespaces cost little and hide the host's name and cgroup tree
     args += ["--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts"]
     args += ["--unshare-cgroup-try", "--die-with-parent", "--new-session"]
-    uid, gid = str(SANDBOX_UID), str(SANDBOX_GID)
-    if _as_root():
-        args += ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    else:
-        args += ["--unshare-user", "--uid", uid, "--gid", gid]
+    before, after = unprivileged_args(as_root=_as_root())
+    args += before
     if seccomp_fd is not None:
         args += ["--seccomp", str(seccomp_fd)]
-    args += ["--chdir", str(cwd), "--"]
-    if _as_root():
-        args += ["/usr/bin/setpriv", "--reuid", uid, "--regid", gid, "--clear-groups"]
-        args += ["--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--"]
-    return args
+    return [*args, "--chdir", str(cwd), "--", *after]
+
+
+def unprivileged_args(*, as_root: bool) -> tuple[list[str], list[str]]:
+    """The bwrap options (before ``--``) and the command prefix (after it) that make the
+    command run as the unprivileged sandbox uid with no capabilities: as root, bwrap keeps
+    only what ``setpriv`` needs to drop to that uid; otherwise a user namespace maps us to it."""
+    uid, gid = str(SANDBOX_UID), str(SANDBOX_GID)
+    if not as_root:
+        return ["--unshare-user", "--uid", uid, "--gid", gid], []
+    before = ["--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    after = ["/usr/bin/setpriv", "--reuid", uid, "--regid", gid, "--clear-groups",
+             "--no-new-privs", "--bounding-set=-all", "--inh-caps=-all", "--"]  # fmt: skip
+    return before, after
 
 
 def netns_argv(workspace: Path, cwd: Path, *, as_root: bool) -> list[str]:
