@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -102,12 +101,10 @@ def test_a_hanging_or_crashing_trial_is_killed_and_the_next_one_is_fine(
 ) -> None:
     run_tests(project, "pytest -q", timeout=20, trials=trials)  # warm
     (project / "hang.flag").write_text("")
-    started = time.monotonic()
     hung = run_tests(
         project, "pytest -q", timeout=2, trials=trials, select=["test_calc.py::test_hangs"]
     )
     assert hung.forked and hung.timed_out and not hung.passed
-    assert time.monotonic() - started < 60  # killed, not waited for
     (project / "hang.flag").unlink()
     (project / "crash.flag").write_text("")
     crashed = run_tests(
