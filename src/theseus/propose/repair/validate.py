@@ -50,17 +50,6 @@ class Worker:
         self.passing = set(passing)
         self.timeout = timeout
         self.trials = trials
-        self.confirmed_cold = 0
-
-    def close(self) -> None:
-        """Stop the warm trial server, if one was started."""
-        if self.trials is not None:
-            self.trials.close()
-
-    @property
-    def note(self) -> str | None:
-        """Why this worker's trials run cold, when they do."""
-        return self.trials.note if self.trials is not None else None
 
     def _write(self, texts: Mapping[str, str]) -> None:
         for path, text in texts.items():
@@ -102,7 +91,6 @@ class Worker:
     def _confirm_cold(self, failfast: bool) -> TrialRun:
         """A fix found in a fork is proved by the configured command, cold, before it
         counts; should the two disagree, this worker's later trials all run cold."""
-        self.confirmed_cold += 1
         cold = run_tests(self.workspace, self.command, timeout=self.timeout, failfast=failfast)
         if not cold.passed and self.trials is not None:
             self.trials.disable("a forked run passed where the cold command failed")
