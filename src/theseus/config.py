@@ -278,6 +278,11 @@ class RuntimeSettings(_Section):
         description="each new worker's first calls are left out of the latency judgement",
     )
     call_timeout: float = Field(default=30.0, gt=0)
+    warm_deploys: bool = Field(
+        default=True,
+        description="fork a new version's workers from a parent started ahead of need, in the"
+        " same confinement (false: every worker starts cold)",
+    )
     worker_isolation: Literal["auto", "bwrap", "none"] = Field(
         default="auto",
         description="confine served workers (bwrap: read-only code, no .theseus or repository,"

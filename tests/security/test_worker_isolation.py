@@ -23,6 +23,7 @@ from agentrepo import fresh_settings
 
 from theseus.config import Settings
 from theseus.evidence.store import EvidenceStore
+from theseus.runtime.deploy import deploy
 from theseus.runtime.relay import parse_relayed
 from theseus.runtime.supervisor import Supervisor
 from theseus.verify.sandbox.backends import probe
@@ -64,6 +65,7 @@ def handle(message, state):
                                                       uri=True).execute("select 1").fetchall()),
         "sessions_db": attempt(lambda: read(t["sessions_db"])),
         "git_config": attempt(lambda: read(t["git_config"])),
+        "other_version": attempt(lambda: read(t["other_version_file"])),
         "shadow": attempt(lambda: read("/etc/shadow")),
         "own_code": attempt(lambda: write(os.path.abspath(__file__))),
         "working_tree": attempt(lambda: write(t["working_tree_file"])),
@@ -116,7 +118,15 @@ def _repo(root: Path, mode: str) -> str:
     return _git(root, "rev-parse", "HEAD")
 
 
-def _attack(settings: Settings, commit: str, port: int) -> dict[str, Any]:
+def _second_commit(root: Path) -> str:
+    """The same attacker again as a new commit: deployed, its workers fork from a warm parent."""
+    (root / "agent" / "__init__.py").write_text("# v2\n")
+    _git(root, "commit", "-qam", "v2, same attacker")
+    return _git(root, "rev-parse", "HEAD")
+
+
+def _attack(settings: Settings, commit: str, port: int, warm: str | None = None) -> dict[str, Any]:
+    """The attacker's reply when served as ``commit`` (cold), or as ``warm`` deployed after it."""
     state = settings.state_dir
     (state / "admin.token").parent.mkdir(parents=True, exist_ok=True)
     (state / "admin.token").write_text("the-admin-token")
@@ -128,6 +138,7 @@ def _attack(settings: Settings, commit: str, port: int) -> dict[str, Any]:
         "evidence_db": str(settings.evidence_path),
         "sessions_db": str(state / "sessions.db"),
         "git_config": str(settings.root / ".git" / "config"),
+        "other_version_file": str(state / "versions" / commit / "agent" / "app.py"),
         "working_tree_file": str(settings.root / "agent" / "app.py"),
         "state_path": str(settings.root / "var" / "data"),
         "supervisor_pid": os.getpid(),
@@ -140,8 +151,11 @@ def _attack(settings: Settings, commit: str, port: int) -> dict[str, Any]:
         sup = Supervisor(settings)
         await sup.start(commit)
         try:
+            forked = False
+            if warm is not None:
+                forked = (await deploy(sup, warm))["forked"]
             result = await sup.handle("attack", targets)
-            return {"reply": result.reply, "mode": sup.profile.mode}
+            return {"reply": result.reply, "mode": sup.profile.mode, "forked": forked}
         finally:
             await sup.close()
 
@@ -174,14 +188,24 @@ def _settings(tmp_path: Path, mode: str) -> tuple[Settings, str]:
 
 
 @pytest.mark.skipif(not probe("bwrap").available, reason="bubblewrap does not work here")
+@pytest.mark.parametrize("start", ["cold", "forked"])
 def test_a_malicious_version_under_bwrap_reaches_nothing_it_should_not(
-    tmp_path: Path, listener: int
+    tmp_path: Path, listener: int, start: str
 ) -> None:
+    """Both ways a worker starts: spawned cold, and forked from the warm parent at a deploy
+    (which is in the same confinement from before it knew its version)."""
     settings, commit = _settings(tmp_path, "bwrap")
-    outcome = _attack(settings, commit, listener)
+    served = commit
+    if start == "forked":
+        served = _second_commit(settings.root)
+        outcome = _attack(settings, commit, listener, warm=served)
+        assert outcome["forked"], "the deploy did not fork from a warm parent"
+    else:
+        outcome = _attack(settings, commit, listener)
     assert outcome["mode"] == "bwrap"
     got = outcome["reply"]
-    for target in ("admin_token", "audit_log", "evidence_db", "sessions_db", "git_config"):
+    targets = ("admin_token", "audit_log", "evidence_db", "sessions_db", "git_config")
+    for target in (*targets, *(["other_version"] if start == "forked" else [])):
         assert not got[target]["ok"], f"read {target}: {got[target]}"
     assert not got["shadow"]["ok"]
     assert not got["own_code"]["ok"] and not got["working_tree"]["ok"]
@@ -197,15 +221,18 @@ def test_a_malicious_version_under_bwrap_reaches_nothing_it_should_not(
     # its evidence came back over the pipe, attributed to the version that really ran
     with EvidenceStore(settings.evidence_path) as store:
         by_id = {t.id: t for t in store.tasks()}
-    assert by_id["f" * 32].code_version == commit
-    assert any(t.function.endswith("handle") and t.code_version == commit for t in by_id.values())
+    assert by_id["f" * 32].code_version == served
+    assert any(t.function.endswith("handle") and t.code_version == served for t in by_id.values())
 
 
 def test_the_same_attacks_succeed_without_the_profile(tmp_path: Path, listener: int) -> None:
     """The control: under ``none`` the worker is a plain child process of the supervisor."""
     settings, commit = _settings(tmp_path, "none")
-    got = _attack(settings, commit, listener)["reply"]
+    outcome = _attack(settings, commit, listener, warm=_second_commit(settings.root))
+    assert outcome["forked"]
+    got = outcome["reply"]
     assert got["admin_token"]["ok"] and got["git_config"]["ok"] and got["network"]["ok"]
+    assert got["other_version"]["ok"]
     assert got["signal_supervisor"]["ok"]
     assert got["secret_env"] == []  # the environment is cleaned in every profile
 

@@ -35,7 +35,7 @@ async def deploy(sup: Supervisor, ref: str, *, canary_share: float | None = None
         sup.events.emit("deploy", {"event": "start", "version": commit, "from": sup.router.current})
         try:
             spec = await asyncio.to_thread(materialise, sup.settings, commit)
-            await sup.start_pool(spec)
+            pool = await sup.start_pool(spec)
         except DeployFailed as exc:
             sup.events.emit("deploy", {"event": "failed", "version": commit, "error": exc.line()})
             raise
@@ -49,6 +49,7 @@ async def deploy(sup: Supervisor, ref: str, *, canary_share: float | None = None
             "version": commit,
             "previous": old,
             "warm_ms": (warm - began) * 1000.0,
+            "forked": pool.forked,  # from a warm parent (runtime/warm.py), not spawned cold
             "canary_share": share,
         }
         if share > 0:

@@ -10,23 +10,18 @@ up on a child) and the supervisor sends its traffic back to the last good versio
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import itertools
 import os
-import signal
-import sys
 import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from theseus.runtime.failures import CallTimedOut, DeployFailed, Unavailable, WorkerCrashed
+from theseus.runtime.failures import Unavailable
 from theseus.runtime.isolation import WorkerProfile
-from theseus.runtime.protocol import ProtocolError, encode, read_frame
+from theseus.runtime.process import START_TIMEOUT, WorkerProcess
 from theseus.runtime.versions import VersionSpec
-
-START_TIMEOUT = 60.0
+from theseus.runtime.warm import WarmParent
 
 
 class RestartIntensity:
@@ -45,160 +40,6 @@ class RestartIntensity:
         return len(self._times) <= self.limit
 
 
-class WorkerProcess:
-    """One worker: a child process speaking framed msgpack over its stdin/stdout."""
-
-    _ids = itertools.count(1)
-
-    def __init__(
-        self,
-        spec: VersionSpec,
-        env: dict[str, str],
-        log: Path | None,
-        profile: WorkerProfile | None = None,
-    ) -> None:
-        self.spec, self.env, self.log, self.profile = spec, env, log, profile
-        self.proc: asyncio.subprocess.Process | None = None
-        self.idempotent = False
-        self.alive = False
-        self._pending: asyncio.Future[dict[str, Any]] | None = None
-        self._reader_task: asyncio.Task[None] | None = None
-        self._on_exit: Callable[[WorkerProcess], None] | None = None
-        self._seq = next(self._ids)
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc else None
-
-    async def start(self, on_exit: Callable[[WorkerProcess], None]) -> None:
-        """Spawn, wait for ``ready``, then watch for the process to end."""
-        argv = [sys.executable, "-m", "theseus.runtime.worker", "--root", str(self.spec.root)]
-        argv += ["--entrypoint", self.spec.entrypoint]
-        if self.spec.migrate:
-            argv += ["--migrate", self.spec.migrate]
-        for entry in self.spec.python_path:
-            argv += ["--python-path", entry]
-        seccomp_fd: int | None = None
-        env = self.env
-        if self.profile is not None:
-            tree = self.spec.tree or self.spec.root
-            argv, seccomp_fd = self.profile.command(argv, tree, self.spec.root)
-            env = self.profile.environment(env)
-        stderr: Any = None
-        if self.log is not None:
-            self.log.parent.mkdir(parents=True, exist_ok=True)
-            stderr = self.log.open("ab")
-        try:
-            self.proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=stderr,
-                env=env,
-                limit=2**26,
-                pass_fds=() if seccomp_fd is None else (seccomp_fd,),
-            )
-        finally:
-            if stderr is not None:
-                stderr.close()
-            if seccomp_fd is not None:
-                os.close(seccomp_fd)
-        assert self.proc.stdout is not None
-        try:
-            hello = await asyncio.wait_for(read_frame(self.proc.stdout), START_TIMEOUT)
-        except (EOFError, ProtocolError, TimeoutError):
-            self.kill()
-            await self.proc.wait()
-            raise DeployFailed(
-                f"a worker of {self.spec.short} exited before it was ready"
-                f" (exit code {self.proc.returncode})",
-                hint=f"see {self.log}" if self.log else None,
-            ) from None
-        if hello.get("op") != "ready":
-            self.kill()
-            await self.proc.wait()
-            error = hello.get("error") or {}
-            raise DeployFailed(
-                f"version {self.spec.short} cannot load {self.spec.entrypoint}:"
-                f" {error.get('type')}: {error.get('message')}",
-                hint="fix the agent's import error and deploy a new commit",
-            )
-        self.idempotent = bool(hello.get("idempotent"))
-        self.alive = True
-        self._on_exit = on_exit
-        self._reader_task = asyncio.create_task(self._read_loop())
-
-    async def _read_loop(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
-        try:
-            while True:
-                frame = await read_frame(self.proc.stdout)
-                if self._pending is not None and not self._pending.done():
-                    self._pending.set_result(frame)
-        except (EOFError, ProtocolError, ConnectionError):
-            pass
-        self.alive = False
-        self.kill()
-        code = await self.proc.wait()
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()  # lets asyncio close the transport now, not at GC
-        if self._pending is not None and not self._pending.done():
-            self._pending.set_exception(
-                WorkerCrashed(f"worker {self.pid} of {self.spec.short} died (exit code {code})")
-            )
-        if self._on_exit is not None:
-            self._on_exit(self)
-
-    async def call(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
-        """Send one request and wait for its answer; WorkerCrashed if the process dies."""
-        if not self.alive or self.proc is None or self.proc.stdin is None:
-            raise WorkerCrashed(f"worker of {self.spec.short} is not running")
-        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._pending = future
-        try:
-            self.proc.stdin.write(encode(request))
-            await self.proc.stdin.drain()
-        except (ConnectionError, RuntimeError):
-            pass  # the read loop reports the death through the future
-        try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout)
-        except TimeoutError:
-            self.kill()  # a stuck call cannot be cancelled inside the process
-            raise CallTimedOut(
-                f"version {self.spec.short} did not answer within {timeout:g} s",
-                hint="raise runtime.call_timeout if the agent is legitimately slow",
-            ) from None
-        finally:
-            self._pending = None
-
-    def kill(self) -> None:
-        """SIGKILL by pid. Not ``Process.kill()``: that polls, and polling reaps the child
-        behind asyncio's child watcher, which then loses the real exit code."""
-        if self.proc is not None and self.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.proc.pid, signal.SIGKILL)
-
-    async def stop(self, grace: float = 2.0) -> None:
-        """Ask the worker to exit; kill it if it does not within ``grace`` seconds."""
-        self._on_exit = None
-        proc = self.proc
-        if proc is None or proc.returncode is not None:
-            return
-        if proc.stdin is not None:
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                proc.stdin.write(encode({"op": "stop"}))
-                await proc.stdin.drain()
-                proc.stdin.close()
-        try:
-            await asyncio.wait_for(proc.wait(), grace)
-        except TimeoutError:
-            self.kill()
-            await proc.wait()
-        if self._reader_task is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._reader_task
-
-
 class VersionPool:
     """The workers of one version; hands out idle workers and replaces dead ones."""
 
@@ -214,9 +55,10 @@ class VersionPool:
         on_failed: Callable[[VersionPool], None],
         log: Path | None = None,
         profile: WorkerProfile | None = None,
+        parent: WarmParent | None = None,
     ) -> None:
         self.spec, self.size, self.env, self.log = spec, size, env, log
-        self.profile = profile
+        self.profile, self.parent = profile, parent
         self.intensity, self.call_timeout = intensity, call_timeout
         self.on_restart, self.on_failed = on_restart, on_failed
         self.workers: list[WorkerProcess] = []
@@ -247,9 +89,7 @@ class VersionPool:
 
     async def start(self) -> None:
         """Start every worker and ping each once, so the pool is warm when this returns."""
-        workers = [
-            WorkerProcess(self.spec, self.env, self.log, self.profile) for _ in range(self.size)
-        ]
+        workers = [self._new_worker() for _ in range(self.size)]
         results = await asyncio.gather(
             *(w.start(self._worker_exited) for w in workers), return_exceptions=True
         )
@@ -299,7 +139,7 @@ class VersionPool:
         self._spawn(self._replace(worker))
 
     async def _replace(self, dead: WorkerProcess) -> None:
-        fresh = WorkerProcess(self.spec, self.env, self.log, self.profile)
+        fresh = self._new_worker()
         try:
             await fresh.start(self._worker_exited)
         except Exception:
@@ -314,6 +154,16 @@ class VersionPool:
             self.idle.append(fresh)
             self._cond.notify()
 
+    def _new_worker(self) -> WorkerProcess:
+        """Forked from the warm parent while it lives; cold once it is gone."""
+        parent = self.parent if self.parent is not None and self.parent.alive else None
+        return WorkerProcess(self.spec, self.env, self.log, self.profile, parent)
+
+    @property
+    def forked(self) -> bool:
+        """Whether this pool's workers were forked from a warm parent."""
+        return any(w.forked for w in self.workers)
+
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
@@ -324,7 +174,14 @@ class VersionPool:
         self.closed = True
         async with self._cond:
             self._cond.notify_all()
+        # A replacement still starting would otherwise come up after this and outlive us.
+        pending = [t for t in self._tasks if t is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
         await asyncio.gather(*(w.stop() for w in self.workers), return_exceptions=True)
+        if self.parent is not None:
+            await self.parent.close()
 
     async def drain_and_close(self, timeout: float) -> None:
         """Wait (up to ``timeout``) for in-flight calls to finish, then close. From the
@@ -339,10 +196,12 @@ class VersionPool:
         await self.close()
 
 
-def worker_env(spec: VersionSpec, base: dict[str, str], extra: dict[str, str]) -> dict[str, str]:
-    """The environment a worker of ``spec`` runs with."""
+def worker_env(
+    spec: VersionSpec | None, base: dict[str, str], extra: dict[str, str]
+) -> dict[str, str]:
+    """The environment a worker of ``spec`` runs with (a warm parent: of no version yet)."""
     env = dict(base)
     env.update(extra)
-    env["THESEUS_CODE_VERSION"] = spec.commit
+    env["THESEUS_CODE_VERSION"] = spec.commit if spec is not None else "unassigned"
     env["THESEUS_SUPERVISOR_PID"] = str(os.getpid())
     return env

@@ -30,6 +30,7 @@ from theseus.runtime.failures import (
     AgentError,
     BadRequest,
     CallTimedOut,
+    DeployFailed,
     ServiceError,
     Unavailable,
     WorkerCrashed,
@@ -40,6 +41,7 @@ from theseus.runtime.pool import RestartIntensity, VersionPool, worker_env
 from theseus.runtime.relay import EvidenceRelay
 from theseus.runtime.router import Route, Router
 from theseus.runtime.sessions import Session, SessionStore
+from theseus.runtime.spares import Spares
 from theseus.runtime.versions import VersionSpec, materialise, resolve_commit
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -96,6 +98,15 @@ class Supervisor:
         self._base_env = dict(os.environ if env is None else env)
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self.spares = Spares(
+            enabled=self.runtime.warm_deploys,
+            store=settings.state_dir / "versions",
+            log=settings.state_dir / "logs" / "warm-parent.log",
+            env=lambda: worker_env(None, self._base_env, self._worker_extra()),
+            profile=self.profile,
+            spawn=self.spawn,
+            emit=self.events.emit,
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -110,8 +121,11 @@ class Supervisor:
     async def close(self) -> None:
         """Stop every worker and close the session store; nothing is left running."""
         self.closing = True
+        spare = self.spares.pending
         for task in list(self._tasks):
-            task.cancel()
+            if task is not spare:
+                task.cancel()
+        await self.spares.close()
         pools = [*self.pools.values(), *self.retired]
         await asyncio.gather(*(p.close() for p in pools), return_exceptions=True)
         self.pools.clear()
@@ -126,24 +140,37 @@ class Supervisor:
             return existing
         if existing is not None and not existing.closed:
             self.retired.append(existing)  # still draining: closed by its drain, or at close()
-        extra = {
-            RELAY_ENV: "1",  # records come back with each answer: see runtime/relay.py
-            "PYTHONPYCACHEPREFIX": str(self.settings.state_dir / "pycache"),
-        }
+        parent = await self.spares.take()
+        if parent is not None:
+            try:
+                spec = await parent.assign(spec)
+            except DeployFailed:
+                await parent.close()
+                parent = None
         pool = VersionPool(
             spec,
             size=self.runtime.workers_per_version,
-            env=worker_env(spec, self._base_env, extra),
+            env=worker_env(spec, self._base_env, self._worker_extra()),
             intensity=RestartIntensity(self.runtime.restart_intensity, self.runtime.restart_period),
             call_timeout=self.runtime.call_timeout,
             on_restart=self._worker_restarted,
             on_failed=self._version_failed,
             log=self.settings.state_dir / "logs" / f"worker-{spec.short}.log",
             profile=self.profile,
+            parent=parent,
         )
-        await pool.start()
+        try:
+            await pool.start()
+        finally:  # the next deploy's spare, preloading what this version imported
+            self.spares.prepare(next((w.imported for w in pool.workers if w.imported), None))
         self.pools[spec.commit] = pool
         return pool
+
+    def _worker_extra(self) -> dict[str, str]:
+        return {
+            RELAY_ENV: "1",  # records come back with each answer: see runtime/relay.py
+            "PYTHONPYCACHEPREFIX": str(self.settings.state_dir / "pycache"),
+        }
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)

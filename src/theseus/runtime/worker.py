@@ -33,15 +33,15 @@ from theseus.runtime.protocol import read_frame_fd, write_frame_fd
 PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGKILL us when the supervisor goes away, however it goes."""
+def die_with(parent: int | None) -> None:
+    """Ask Linux to SIGKILL us when our parent goes away, however it goes; exit at once if
+    ``parent`` (its pid, when known) is already gone."""
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     except (OSError, AttributeError):  # not Linux: the EOF on stdin still ends us
         return
-    expected = os.environ.get("THESEUS_SUPERVISOR_PID")
-    if expected and os.getppid() != int(expected):
+    if parent is not None and os.getppid() != parent:
         os._exit(0)  # the parent died before prctl took effect
 
 
@@ -154,8 +154,17 @@ def _taken(assigned: Any) -> str | None:
     return task_id if isinstance(task_id, str) else None
 
 
-def serve(agent: Agent, in_fd: int, out_fd: int, version: str, idempotent: bool) -> None:
-    """Answer requests until the supervisor closes the pipe or says stop."""
+def serve(
+    agent: Agent,
+    in_fd: int,
+    out_fd: int,
+    version: str,
+    idempotent: bool,
+    imported: list[str] | None = None,
+) -> None:
+    """Answer requests until the supervisor closes the pipe or says stop. ``ready`` names
+    the modules the agent imported from outside its own code, which a warm parent for the
+    next version preloads (see :mod:`theseus.runtime.zygote`)."""
     write_frame_fd(
         out_fd,
         {
@@ -164,6 +173,7 @@ def serve(agent: Agent, in_fd: int, out_fd: int, version: str, idempotent: bool)
             "version": version,
             "idempotent": idempotent,
             "has_migrate": agent.migrate is not None,
+            "imported": imported or [],
         },
     )
     while True:
@@ -199,25 +209,75 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python-path", action="append", default=[])
     args = parser.parse_args(argv)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
-    _die_with_parent()
+    expected = os.environ.get("THESEUS_SUPERVISOR_PID")
+    die_with(int(expected) if expected else None)
     # Keep the protocol on private descriptors so a print() in agent code cannot corrupt it.
     in_fd, out_fd = os.dup(0), os.dup(1)
     os.dup2(2, 1)
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
-    root = Path(args.root).resolve()
+    return run(in_fd, out_fd, args.root, args.entrypoint, args.migrate, args.python_path)
+
+
+def run(
+    in_fd: int,
+    out_fd: int,
+    root_dir: str,
+    entrypoint: str,
+    migrate_spec: str | None,
+    python_path: list[str],
+) -> int:
+    """Load the agent from ``root_dir`` and serve it on the two descriptors; the exit code.
+    Shared by a cold worker (:func:`main`) and one forked from a warm parent
+    (:mod:`theseus.runtime.zygote`)."""
+    root = Path(root_dir).resolve()
     os.chdir(root)
-    for entry in reversed(args.python_path or ["."]):
-        sys.path.insert(0, str((root / entry).resolve()))
+    own = [root, *((root / entry).resolve() for entry in python_path or ["."])]
+    for entry in reversed(own[1:]):
+        sys.path.insert(0, str(entry))
+    _forget_shadowed(own)
     version = os.environ.get("THESEUS_CODE_VERSION", "unknown")
     try:
-        handle = _load(args.entrypoint)
-        migrate = _load(args.migrate) if args.migrate else None
+        handle = _load(entrypoint)
+        migrate = _load(migrate_spec) if migrate_spec else None
     except Exception as exc:
         write_frame_fd(out_fd, {"op": "load_failed", "error": error_info(exc)})
         return 3
-    serve(Agent(handle, migrate), in_fd, out_fd, version, is_idempotent(handle))
+    agent = Agent(handle, migrate)
+    serve(agent, in_fd, out_fd, version, is_idempotent(handle), outside_modules(own))
     return 0
+
+
+def _forget_shadowed(own: list[Path]) -> None:
+    """Drop preloaded modules that the agent's own code shadows (a top-level ``name.py`` or
+    package of the same name), so its import finds its own file as in a cold process."""
+    mine: set[str] = set()
+    for folder in own:
+        with contextlib.suppress(OSError):
+            for path in folder.iterdir():
+                if path.suffix == ".py":
+                    mine.add(path.stem)
+                elif (path / "__init__.py").is_file():
+                    mine.add(path.name)
+    mine -= {"theseus"}  # the runtime serving it is never the agent's to replace
+    for name in [n for n in sys.modules if n.partition(".")[0] in mine]:
+        file = getattr(sys.modules[name], "__file__", None)
+        if not (isinstance(file, str) and any(Path(file).is_relative_to(f) for f in own)):
+            del sys.modules[name]
+
+
+def outside_modules(own: list[Path], limit: int = 4000) -> list[str]:
+    """Names of loaded modules whose file is not under ``own`` (the agent's code folders):
+    the environment's part of what the agent imports, safe to import before its code."""
+    prefixes = tuple(f"{folder}{os.sep}" for folder in own)
+    names = []
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if name == "__main__" or not isinstance(file, str):
+            continue
+        if not os.path.abspath(file).startswith(prefixes):
+            names.append(name)
+    return sorted(names)[:limit]
 
 
 if __name__ == "__main__":
