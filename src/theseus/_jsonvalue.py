@@ -24,9 +24,37 @@ def marker(value: object) -> dict[str, str]:
     return {UNSERIALIZABLE: type(value).__qualname__, "repr": text[:_MAX_REPR]}
 
 
+_EXACT_SCALARS = frozenset({str, int, bool, type(None)})
+_MAX_DEPTH = 50
+
+
 def to_json_safe(value: object, _depth: int = 0) -> JSONValue:
-    """A deep copy of ``value`` made only of JSON types, with markers where needed."""
-    if _depth > 50:
+    """A deep copy of ``value`` made only of JSON types, with markers where needed.
+
+    It runs on every recorded call (input, output, state), so the common shapes (plain
+    dicts, lists and scalars of exactly those types) take a fast path on ``type() is``;
+    subclasses, floats and anything else take the general one, with the same result."""
+    kind = type(value)
+    if kind in _EXACT_SCALARS and _depth <= _MAX_DEPTH:
+        return value
+    if _depth < _MAX_DEPTH:  # children are at most at the limit: no depth check for them
+        if kind is dict:
+            out = {}
+            for key, item in value.items():  # type: ignore[attr-defined]
+                if type(key) is not str and not isinstance(key, str):
+                    return marker(value)
+                out[key] = item if type(item) in _EXACT_SCALARS else to_json_safe(item, _depth + 1)
+            return out
+        if kind is list or kind is tuple:
+            return [
+                item if type(item) in _EXACT_SCALARS else to_json_safe(item, _depth + 1)
+                for item in value  # type: ignore[attr-defined]
+            ]
+    return _general(value, _depth)
+
+
+def _general(value: object, _depth: int) -> JSONValue:
+    if _depth > _MAX_DEPTH:
         return marker(value)
     if value is None or isinstance(value, bool | int | str):
         return value

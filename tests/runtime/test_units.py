@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 import struct
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from theseus.runtime.groupcommit import GroupCommitter
 from theseus.runtime.health import Sample, assess, quantile, worse_rate
 from theseus.runtime.pool import RestartIntensity
 from theseus.runtime.protocol import (
@@ -153,10 +156,56 @@ def test_bucket_is_stable_and_spread() -> None:
 
 def test_sessions_survive_a_new_store(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "s.db")
-    store.save(Session(id="x", version="v", state={"n": 1}, messages=1))
+    asyncio.run(store.save(Session(id="x", version="v", state={"n": 1}, messages=1)))
     store.close()
     again = SessionStore(tmp_path / "s.db")
     session = again.get("x")
     assert session is not None and session.state == {"n": 1} and session.version == "v"
     assert again.count() == 1 and again.count_on("v") == 1 and again.get("nope") is None
     again.close()
+
+
+def test_a_saved_session_is_committed_when_save_returns(tmp_path: Path) -> None:
+    """Durable on return, before any close: another connection reads it at once. Many
+    sessions saved together share transactions instead of paying one commit each."""
+    store = SessionStore(tmp_path / "s.db")
+
+    async def go() -> None:
+        token = store.claim("s0")
+        assert token is not None
+        await asyncio.gather(
+            *(store.save(Session(id=f"s{n}", version="v", state={"n": n})) for n in range(50))
+        )
+
+    asyncio.run(go())
+    other = sqlite3.connect(tmp_path / "s.db")
+    assert other.execute("SELECT COUNT(*) FROM sessions").fetchone()[0] == 50
+    assert other.execute("SELECT COUNT(*) FROM session_tokens").fetchone()[0] == 1
+    other.close()
+    # the claim's flush was scheduled before the saves ran; the 50 then share one commit
+    assert store._writes.items == 51 and store._writes.commits == 2
+    store.close()
+
+
+def test_a_failed_group_commit_fails_every_waiter_and_the_writer_goes_on() -> None:
+    calls: list[list[int]] = []
+
+    def commit(items: Sequence[int]) -> list[int]:
+        calls.append(list(items))
+        if 13 in items:
+            raise OSError("disk full")
+        return [i * 2 for i in items]
+
+    writer: GroupCommitter[int, int] = GroupCommitter(commit)
+
+    async def go() -> tuple[list[object], int]:
+        results = await asyncio.gather(*(writer.submit(i) for i in (1, 13)), return_exceptions=True)
+        return list(results), await writer.submit(4)
+
+    results, after = asyncio.run(go())
+    writer.close()
+    if calls[0] == [1, 13]:  # committed together: both failed
+        assert all(isinstance(r, OSError) for r in results)
+    else:
+        assert results[0] == 2 and isinstance(results[1], OSError)
+    assert after == 8

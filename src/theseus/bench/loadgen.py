@@ -24,6 +24,7 @@ class Request:
     sent: float  # wall clock, comparable with the server's event times
     latency_ms: float
     ok: bool
+    status: int | None = None  # the HTTP status, None when no answer came
 
 
 @dataclass
@@ -58,16 +59,20 @@ class Load:
             if self._stop.is_set():
                 return
             sent, started = time.time(), time.perf_counter()
+            status = None
             try:
                 response = await client.post(
                     f"/sessions/{session}/messages", json={"message": message}, headers=headers
                 )
-                ok = response.status_code == 200
+                status = response.status_code
+                ok = status == 200
                 if ok and "session_token" in response.json():
                     headers[SESSION_HEADER] = response.json()["session_token"]
             except httpx.TransportError:
                 ok = False
-            self.requests.append(Request(sent, (time.perf_counter() - started) * 1000.0, ok))
+            self.requests.append(
+                Request(sent, (time.perf_counter() - started) * 1000.0, ok, status)
+            )
             if ok:
                 self.successes[session] += 1
             else:

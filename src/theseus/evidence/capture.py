@@ -87,8 +87,26 @@ def error_info(exc: BaseException, root: Path | None) -> ErrorInfo:
         type=qualified_type(type(exc)),
         message=_message(exc),
         frames=frames,
-        traceback="".join(traceback.format_exception(type(exc), exc, _tb_without_sdk(exc))),
+        traceback=plain_traceback(exc, _tb_without_sdk(exc)),
     )
+
+
+def plain_traceback(exc: BaseException, tb: TracebackType | None) -> str:
+    """The standard traceback text, chained exceptions included, without the ``^^^`` caret
+    lines: Python 3.11 finds those by re-parsing every frame's source line with ``ast``, which
+    costs more than a typical agent call, and the frames' lines already say where it was."""
+    top = traceback.TracebackException(type(exc), exc, tb)
+    todo, seen = [top], set()
+    while todo:
+        current = todo.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        for frame in current.stack:
+            frame.colno = frame.end_colno = None
+        todo += [t for t in (current.__cause__, current.__context__) if t is not None]
+        todo += list(getattr(current, "exceptions", None) or [])
+    return "".join(top.format())
 
 
 def qualified_type(kind: type[BaseException]) -> str:

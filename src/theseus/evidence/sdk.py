@@ -92,10 +92,18 @@ def _store_path(root: Path | None, default: str) -> Path:
     configured: Path | None = _settings["store"]
     if configured is not None:
         return configured
-    env = os.environ.get("THESEUS_EVIDENCE_DB")
-    if env:
-        return Path(env).resolve()
-    return ((root or Path.cwd()) / default).resolve()
+    key = (os.environ.get("THESEUS_EVIDENCE_DB"), root, default, None if root else os.getcwd())
+    found = _resolved.get(key)
+    if found is None:  # resolving is a few system calls: once per setting, not per call
+        env = key[0]
+        found = Path(env).resolve() if env else ((root or Path.cwd()) / default).resolve()
+        if len(_resolved) > 64:
+            _resolved.clear()
+        _resolved[key] = found
+    return found
+
+
+_resolved: dict[tuple[str | None, Path | None, str, str | None], Path] = {}
 
 
 _writer = Recorder()

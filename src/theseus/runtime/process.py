@@ -99,9 +99,10 @@ class WorkerProcess:
         try:
             hello = await asyncio.wait_for(read_frame(self.reader), START_TIMEOUT)
         except asyncio.CancelledError:
-            self.kill()  # the pool closed while this one started: it must not live on
-            if self.writer is not None:
-                self.writer.close()
+            # The pool closed while this one started: it must not live on, and its pipes
+            # must be closed while the loop still runs (else they linger past it).
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(self._abandon(), 5.0)
             raise
         except (EOFError, ProtocolError, TimeoutError, ConnectionError):
             code = await self._abandon()

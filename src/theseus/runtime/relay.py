@@ -6,16 +6,16 @@ What arrives is untrusted: it was made by agent code, possibly a promoted versio
 turned out malicious. So each item must validate as a record, a task is attributed to the
 version that actually ran it (whatever ``code_version`` it claims), records are only ever
 added (an id already in the store is skipped, never overwritten), and one answer carries at
-most :data:`~theseus.evidence.recorder.MAX_RELAYED` of them. Writing happens on one thread
-of its own, off the event loop, and before the client gets its reply, so a returned call's
-record is durable as it was when the worker wrote it itself.
+most :data:`~theseus.evidence.recorder.MAX_RELAYED` of them. Writing happens before the
+client gets its reply, so a returned call's record is durable as it was when the worker
+wrote it itself; the records of answers that arrive in one pass of the event loop share one
+transaction (:mod:`theseus.runtime.groupcommit`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +24,11 @@ from pydantic import ValidationError
 from theseus.evidence.recorder import MAX_RELAYED
 from theseus.evidence.records import FailureReport, TaskRecord
 from theseus.evidence.store import EvidenceStore
+from theseus.runtime.groupcommit import GroupCommitter
 
 __all__ = ["EvidenceRelay", "parse_relayed"]
+
+Batch = tuple[list[TaskRecord], list[FailureReport]]
 
 
 def parse_relayed(items: Any, *, version: str) -> tuple[list[TaskRecord], list[FailureReport], int]:
@@ -58,8 +61,8 @@ class EvidenceRelay:
         self.path = path
         self.refused = 0
         self.written = 0
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="theseus-evidence")
         self._store: EvidenceStore | None = None
+        self._writer: GroupCommitter[Batch, None] = GroupCommitter(self._commit)
 
     async def write(self, items: Any, *, version: str) -> None:
         """Check ``items`` and write what is valid; never raises (serving goes on)."""
@@ -75,26 +78,22 @@ class EvidenceRelay:
             )
         if not tasks and not reports:
             return
-        loop = asyncio.get_running_loop()
         try:
-            added = await loop.run_in_executor(self._pool, self._add, tasks, reports)
+            await self._writer.submit((tasks, reports))
         except Exception as exc:
             print(f"theseus: could not record a worker's evidence: {exc}", file=sys.stderr)
-            return
-        self.written += sum(added)
 
-    def _add(self, tasks: list[TaskRecord], reports: list[FailureReport]) -> tuple[int, int]:
+    def _commit(self, batch: Sequence[Batch]) -> list[None]:
         if self._store is None:
             self._store = EvidenceStore(self.path)
-        return self._store.add_many(tasks, reports)
+        tasks = [task for tasks, _ in batch for task in tasks]
+        reports = [report for _, reports in batch for report in reports]
+        self.written += sum(self._store.add_many(tasks, reports))
+        return [None] * len(batch)
 
     def close(self) -> None:
         """Finish pending writes and close the store."""
-
-        def shut() -> None:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
-
-        self._pool.submit(shut).result()
-        self._pool.shutdown(wait=True)
+        self._writer.close()
+        if self._store is not None:
+            self._store.close()
+            self._store = None

@@ -2,8 +2,10 @@
 
 The worker never keeps a session: it gets the state with each message and hands it back
 updated. So a worker crash or a swap cannot lose a session, and a supervisor restart picks
-every session up from ``.theseus/sessions.db``. Each update is one SQLite transaction, so a
-session on disk is always a state some message produced, never half of one.
+every session up from ``.theseus/sessions.db``. Each update is in one SQLite transaction,
+so a session on disk is always a state some message produced, never half of one; updates
+of one pass of the event loop share a transaction (:mod:`theseus.runtime.groupcommit`), and :meth:`SessionStore.save` returns once its
+update is committed, so a reply never goes out before the state it reports is durable.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ import asyncio
 import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from theseus.runtime.auth import new_session_token, token_digest, tokens_equal
+from theseus.runtime.groupcommit import GroupCommitter
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -35,6 +39,16 @@ CREATE TABLE IF NOT EXISTS session_tokens (
     digest TEXT NOT NULL
 )
 """
+
+_UPSERT = (
+    "INSERT INTO sessions (id, version, state, messages, pinned, base_version,"
+    " base_state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT(id) DO UPDATE SET version=excluded.version, state=excluded.state,"
+    " messages=excluded.messages, pinned=excluded.pinned,"
+    " base_version=excluded.base_version, base_state=excluded.base_state,"
+    " updated_at=excluded.updated_at"
+)
+_CLAIM = "INSERT OR REPLACE INTO session_tokens (id, digest) VALUES (?, ?)"
 
 
 @dataclass
@@ -80,6 +94,9 @@ class SessionStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._writes: GroupCommitter[tuple[str, tuple[Any, ...]], None] = GroupCommitter(
+            self._commit
+        )
         self._cache: dict[str, Session] = {}
         self._digests: dict[str, str] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -118,36 +135,35 @@ class SessionStore:
     def get_or_new(self, session_id: str) -> Session:
         return self.get(session_id) or Session(id=session_id)
 
-    def save(self, session: Session) -> None:
-        """Write one session atomically (one transaction), then make it the cached copy."""
+    async def save(self, session: Session) -> None:
+        """Write one session (one statement, committed), then make it the cached copy."""
         session.updated_at = time.time()
         base = None if session.base_state is None else json.dumps(session.base_state)
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            self._db.execute(
-                "INSERT INTO sessions (id, version, state, messages, pinned, base_version,"
-                " base_state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT(id) DO UPDATE SET version=excluded.version, state=excluded.state,"
-                " messages=excluded.messages, pinned=excluded.pinned,"
-                " base_version=excluded.base_version, base_state=excluded.base_state,"
-                " updated_at=excluded.updated_at",
-                (
-                    session.id,
-                    session.version,
-                    json.dumps(session.state),
-                    session.messages,
-                    int(session.pinned),
-                    session.base_version,
-                    base,
-                    session.created_at,
-                    session.updated_at,
-                ),
-            )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
+        params = (
+            session.id,
+            session.version,
+            json.dumps(session.state),
+            session.messages,
+            int(session.pinned),
+            session.base_version,
+            base,
+            session.created_at,
+            session.updated_at,
+        )
+        await self._writes.submit((_UPSERT, params))
         self._cache[session.id] = session
+
+    def _commit(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> list[None]:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for sql, params in statements:
+                db.execute(sql, params)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return [None] * len(statements)
 
     def claim(self, session_id: str) -> str | None:
         """A new token for ``session_id`` when nobody owns it yet, else None. A session kept
@@ -158,9 +174,9 @@ class SessionStore:
             return None
         token = new_session_token()
         digest = token_digest(token)
-        self._db.execute(
-            "INSERT OR REPLACE INTO session_tokens (id, digest) VALUES (?, ?)", (session_id, digest)
-        )
+        # Written ahead of the session's own update, which the reply waits for: the token is
+        # durable by the time the client holds it (should the agent fail, soon after).
+        self._writes.post((_CLAIM, (session_id, digest)))
         self._digests[session_id] = digest
         return token
 
@@ -199,4 +215,6 @@ class SessionStore:
         return int(row[0])
 
     def close(self) -> None:
+        """Commit what is queued, then close the database."""
+        self._writes.close()
         self._db.close()

@@ -131,7 +131,7 @@ class Supervisor:
         self.pools.clear()
         self.retired.clear()
         self.sessions.close()
-        await asyncio.to_thread(self.relay.close)
+        self.relay.close()
 
     async def start_pool(self, spec: VersionSpec) -> VersionPool:
         """A warm pool for ``spec`` (reused if one is already serving)."""
@@ -282,7 +282,7 @@ class Supervisor:
             updated.base_state = session.state if reshaped else None
             updated.pinned = False
             self.counters["sessions_migrated"] += 1
-        self.sessions.save(updated)
+        await self.sessions.save(updated)
         migrated = route.migrate_from is not None
         taken = response.get("task_id")
         return CallResult(response.get("reply"), route.version, migrated, session.id, taken)
@@ -347,7 +347,7 @@ class Supervisor:
             return await self._run(restored, message, Route(route.version), retried=True)
         if not retried and self.alive(route.migrate_from):
             pinned = replace(session, pinned=True)
-            self.sessions.save(pinned)
+            await self.sessions.save(pinned)
             return await self._run(pinned, message, Route(route.migrate_from), retried=True)
         raise ServiceError(
             f"session {session.id} cannot move from {route.migrate_from[:12]} to"

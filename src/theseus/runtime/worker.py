@@ -56,7 +56,9 @@ def _load(spec: str) -> Callable[..., Any]:
 
 
 def error_info(exc: BaseException) -> dict[str, Any]:
-    """An exception as plain data: type, message, frames (outermost first), traceback."""
+    """An exception as plain data: type, message and frames (outermost first). No formatted
+    traceback: the supervisor reports type and message, and the evidence SDK keeps the full
+    traceback of the agent's own failures (formatting one costs more than the call)."""
     frames = [
         {"file": f.filename, "line": f.lineno or 0, "function": f.name, "code": f.line or ""}
         for f in traceback.extract_tb(exc.__traceback__)
@@ -71,7 +73,6 @@ def error_info(exc: BaseException) -> dict[str, Any]:
         "type": name,
         "message": str(exc),
         "frames": frames,
-        "traceback": "".join(traceback.format_exception(exc)),
     }
 
 
