@@ -1,8 +1,11 @@
 """Per-call overhead of ``@theseus.task`` against the same plain function.
 
-Each call through @task captures its input, runs the function, and commits one record to a
-real SQLite evidence store (WAL, one transaction per call: durable when the call returns).
-Plain and decorated runs are interleaved, several rounds each, and the medians compared.
+Each call through @task captures its input, runs the function, and appends one record to
+this process's evidence journal (one ``write()``: durable through a crash of the process
+when the call returns); the store takes the journal in when it is next opened. Plain and
+decorated runs are interleaved, several rounds each, and the medians compared. Beside it,
+in the same run: what the previous write path cost per record (one committed SQLite WAL
+transaction, ``EvidenceStore.add_task``), and what taking the journal in costs per record.
 
     .venv/bin/python benchmarks/sdk_overhead.py [--rounds 7] [--out benchmarks/results/sdk_overhead.md]
 """
@@ -68,16 +71,30 @@ def main() -> None:
         for name, fn, calls in (("trivial", trivial, 3000), ("~1 ms", one_ms, 300)):
             plain_us, task_us = measure(fn, calls, args.rounds)
             rows.append((name, calls, plain_us, task_us, task_us - plain_us, task_us / plain_us))
-        with EvidenceStore(db) as store:
+        started = time.perf_counter()
+        with EvidenceStore(db) as store:  # opening takes the journal in
+            take_in_us = (time.perf_counter() - started) * 1e6
             recorded = store.counts()["tasks"]
+            sample = store.tasks(limit=1)[0]
+            commits = []
+            for _ in range(args.rounds):
+                begin = time.perf_counter()
+                for n in range(500):
+                    store.add_task(sample.model_copy(update={"id": f"{n:032x}"}))
+                commits.append((time.perf_counter() - begin) / 500 * 1e6)
+            commit_us = statistics.median(commits)
+        overhead = rows[0][4]
     lines = [
         "# @theseus.task overhead per call",
         "",
         f"Command: `.venv/bin/python benchmarks/sdk_overhead.py --rounds {args.rounds}`",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}",
-        "Store: SQLite WAL, synchronous=NORMAL, one committed transaction per call (durable on return).",
-        f"Median of {args.rounds} rounds; plain and decorated rounds interleaved; {recorded} records written.",
+        "Write path: one line appended to the process's evidence journal per call (durable"
+        " through a crash of the process on return); the SQLite store (WAL, synchronous=NORMAL)"
+        " takes the journal in when opened.",
+        f"Median of {args.rounds} rounds; plain and decorated rounds interleaved; {recorded}"
+        " records written.",
         "",
         "| function | calls/round | plain µs/call | @task µs/call | overhead µs/call | ratio |",
         "|---|---|---|---|---|---|",
@@ -88,8 +105,13 @@ def main() -> None:
         "",
         f"CPU contention check: the 1 ms busy loop took {rows[1][2] / 1000:.2f} ms per call plain "
         "(1.00 on an idle core); above that, every number here is inflated by other load.",
-        "The overhead is dominated by the SQLite commit (one small WAL transaction per call);",
-        "capturing the input and output (to_json_safe) and building the record cost a few µs.",
+        "",
+        f"Side by side, same run: one committed SQLite transaction per record (the previous"
+        f" write path) costs **{commit_us:.1f} µs**; the journal's whole @task overhead on a"
+        f" trivial call is **{overhead:.1f} µs** ({commit_us / overhead:.1f}x less than the"
+        f" commit alone; goal <= 50 µs). Taking the {recorded} journal lines into the store"
+        f" when it was opened: {take_in_us / max(1, recorded):.1f} µs per record, once, off"
+        " the agent's path.",
         "",
     ]
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

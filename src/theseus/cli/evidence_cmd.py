@@ -13,6 +13,7 @@ from theseus.cli.output import console, emit, json_option, project_option, table
 from theseus.config import SEVERITY_WEIGHT, Settings, load_settings
 from theseus.errors import EvidenceError, NotFound
 from theseus.evidence.curator import curate
+from theseus.evidence.journal import has_evidence
 from theseus.evidence.records import FailureBatch, TaskRecord
 from theseus.evidence.signature import signature_for
 from theseus.evidence.store import EvidenceStore
@@ -56,7 +57,7 @@ def _when(timestamp: float) -> str:
 def _batches(
     settings: Settings, min_severity: str | None, since: float | None, code_version: str | None
 ) -> list[FailureBatch]:
-    if not settings.evidence_path.exists():
+    if not has_evidence(settings.evidence_path):
         return []
     with EvidenceStore(settings.evidence_path) as store:
         return curate(
@@ -120,7 +121,7 @@ def list_cmd(
 def show_cmd(ref: str, project: str | None, as_json: bool) -> None:
     """Show one failure batch (REF = signature or unique prefix) or one task (REF = task id)."""
     settings = _settings(project)
-    if not settings.evidence_path.exists():
+    if not has_evidence(settings.evidence_path):
         raise NotFound(f"no evidence store at {settings.evidence_path}", hint="record some first")
     with EvidenceStore(settings.evidence_path) as store:
         task = store.get_task(ref)

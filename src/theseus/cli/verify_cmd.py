@@ -22,10 +22,11 @@ def pick_batch(settings: Settings, signature: str | None) -> FailureBatch | None
     """The batch named by ``signature`` (or a unique prefix), else the top-ranked one, else
     None when there is no evidence at all (then only the test suite runs)."""
     from theseus.evidence.curator import curate
+    from theseus.evidence.journal import has_evidence
     from theseus.evidence.store import EvidenceStore
 
     path = settings.evidence_path
-    if not path.is_file():
+    if not has_evidence(path):
         if signature is not None:
             raise NotFound(f"no evidence store at {path}, so no batch {signature!r}")
         return None

@@ -1,7 +1,8 @@
 """Where the SDK's records go: a store per path, or back to the supervisor with the answer.
 
-Outside ``theseus serve`` each record is one small SQLite transaction into the project's
-store. A served worker is different: it runs with the least privilege Theseus can give it
+Outside ``theseus serve`` each record is one line appended to this process's journal
+beside the project's store (:mod:`theseus.evidence.journal`): durable once the call
+returns, at the cost of one ``write()``; the store takes the journals in when opened. A served worker is different: it runs with the least privilege Theseus can give it
 and has no business opening ``.theseus/evidence.db`` (a promoted version that turned out
 malicious could rewrite the evidence the next cycle learns from). There, the supervisor
 sets ``THESEUS_EVIDENCE_RELAY=1``; records then wait in this process's outbox, the worker
@@ -12,6 +13,7 @@ durable as before.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -20,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from theseus.errors import EvidenceError
+from theseus.evidence.journal import Journal
 from theseus.evidence.records import FailureReport, TaskRecord
-from theseus.evidence.store import EvidenceStore
 
 __all__ = ["MAX_RELAYED", "RELAY_ENV", "Recorder", "relaying", "take_relayed"]
 
@@ -47,30 +49,25 @@ def take_relayed() -> list[dict[str, Any]]:
 
 
 class Recorder:
-    """One open store per path per process, shared by threads behind one lock.
-
-    After a fork the child opens its own connections (SQLite connections must not cross a
-    fork); the parent's are kept referenced, never closed, so the child cannot disturb them.
-    """
+    """Where this process's records go: the journal (or the relay), shared by threads."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pid = os.getpid()
-        self._stores: dict[Path, EvidenceStore] = {}
-        self._abandoned: list[dict[Path, EvidenceStore]] = []
+        self._journal = Journal()
         self._warned: set[str] = set()
         self.task_paths: OrderedDict[str, Path] = OrderedDict()
         self.last_path: Path | None = None
+        atexit.register(self._journal.seal_all)
 
     def write_task(self, path: Path, record: TaskRecord) -> bool:
         if relaying():
             return self._relay("task", record.model_dump(mode="json"))
-        return self._write(path, lambda store: store.add_task(record))
+        return self._write(path, "task", record.model_dump_json())
 
     def write_report(self, path: Path, report: FailureReport) -> bool:
         if relaying():
             return self._relay("report", report.model_dump(mode="json"))
-        return self._write(path, lambda store: store.add_report(report))
+        return self._write(path, "report", report.model_dump_json())
 
     def _relay(self, kind: str, body: dict[str, Any]) -> bool:
         with _outbox_lock:
@@ -81,17 +78,10 @@ class Recorder:
             _outbox.append({"kind": kind, "record": body})
         return True
 
-    def _write(self, path: Path, work: Any) -> bool:
+    def _write(self, path: Path, kind: str, body: str) -> bool:
         try:
-            with self._lock:
-                if os.getpid() != self._pid:
-                    self._abandoned.append(self._stores)
-                    self._stores, self._pid = {}, os.getpid()
-                store = self._stores.get(path)
-                if store is None:
-                    store = self._stores[path] = EvidenceStore(path)
-                work(store)
-                self.last_path = path
+            self._journal.append(path, kind, body)
+            self.last_path = path
             return True
         except Exception as exc:
             self.warn(str(path), exc)
@@ -116,7 +106,5 @@ class Recorder:
         )
 
     def close_all(self) -> None:
-        with self._lock:
-            for store in self._stores.values():
-                store.close()
-            self._stores = {}
+        """Seal this process's journal files (the store deletes them once taken in)."""
+        self._journal.seal_all()

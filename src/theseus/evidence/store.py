@@ -4,7 +4,8 @@ Why SQLite: evidence is written by the agent's own processes (often several work
 and read by the CLI and the evolution loop; one file with no server is the least a user has to
 run. WAL lets readers work while a writer commits, ``busy_timeout`` makes concurrent writers
 queue instead of failing, and every write is its own transaction, so a record is on disk once
-the call that wrote it returns. ``synchronous=NORMAL`` in WAL mode keeps every committed
+the call that wrote it returns. (The SDK's hot path appends to a journal instead, which the
+store takes in whenever it is opened: :mod:`theseus.evidence.journal`.) ``synchronous=NORMAL`` in WAL mode keeps every committed
 transaction through a crash of the writing process (SIGKILL included); only a power loss of
 the whole machine can drop the last few commits, which is the trade SQLite documents for WAL.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -25,9 +27,11 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from theseus.errors import EvidenceError
+from theseus.evidence.journal import journal_dir, take_in
 from theseus.evidence.records import FailureReport, TaskRecord
 
 BUSY_TIMEOUT_MS = 10_000
+log = logging.getLogger("theseus.evidence")
 T = TypeVar("T")
 
 
@@ -98,6 +102,32 @@ class EvidenceStore:
                 f"{self.path} is not a usable evidence store: {exc}",
                 hint="point [evidence].store at a new file, or move this one away",
             ) from None
+        self.take_in_journals()
+
+    def take_in_journals(self) -> int:
+        """Records the SDK appended to its journals since anyone last looked, now in the
+        store (see :mod:`theseus.evidence.journal`); returns how many were new. A journal
+        that cannot be read leaves the store usable: its records wait for the next open."""
+        if not journal_dir(self.path).is_dir():
+            return 0
+
+        def work() -> tuple[int, int, list[Path]]:
+            tasks, reports, bad, done = take_in(self._db, self.path)
+            added = sum(self._insert_task(t, replace=False) for t in tasks)
+            added += sum(self._insert_report(r, replace=False) for r in reports)
+            return added, bad, done
+
+        try:
+            added, bad, done = self._write(work)
+        except (EvidenceError, OSError) as exc:
+            log.warning("theseus: evidence journals not taken in yet: %s", exc)
+            return 0
+        for path in done:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        if bad:
+            log.warning("theseus: skipped %d unreadable line(s) in the evidence journals", bad)
+        return added
 
     # -- schema -------------------------------------------------------------------------
 
