@@ -28,6 +28,7 @@ The whole hierarchy (``tests/test_errors.py`` checks that this tree is complete 
     │   ├── Refused              403: authenticated, but not allowed (an unpromoted commit)
     │   ├── UnknownVersion       404: no such version
     │   ├── NoSession            404: no such session
+    │   ├── NoTask               404: a report names a task the service never recorded
     │   ├── DeployFailed         409: a deploy did not reach cut-over
     │   ├── AgentError           502: the agent's code raised
     │   ├── WorkerCrashed        502: the worker died with the message in flight

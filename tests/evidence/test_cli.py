@@ -154,12 +154,17 @@ def test_init_writes_a_config_that_loads(
     root = _agent_project(tmp_path, layout)
     (root / "pyproject.toml").write_text('[project]\nname = "shop-bot"\n')
     code, out, _ = run(capsys, "init", "-p", str(root), "--json")
-    assert code == 0 and json.loads(out)["entrypoint"] == "shop_bot.service:handle"
+    result = json.loads(out)
+    assert code == 0 and result["entrypoint"] == "shop_bot.service:handle"
+    # the state folder is kept out of commits, and the missing repository is said
+    assert result["gitignore"] == "added" and ".theseus/" in (root / ".gitignore").read_text()
+    assert result["git"].startswith("not a git repository")
     settings = load_settings(root / "theseus.toml")
     assert settings.agent.package == "shop_bot" and settings.agent.python_path == [layout]
     code, _, err = run(capsys, "init", "-p", str(root))
     assert code == 2 and "already exists" in err and "--force" in err
     assert run(capsys, "init", "-p", str(root), "--force")[0] == 0
+    assert (root / ".gitignore").read_text().count(".theseus") == 1  # not added twice
 
 
 def test_init_every_commented_default_is_a_valid_key(
@@ -193,3 +198,36 @@ def test_init_guess_failures(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     code, out, _ = run(capsys, "init", "-p", str(tmp_path), "--package", "beta", "--json")
     assert code == 0 and json.loads(out)["entrypoint"] is None
     assert load_settings(tmp_path / "theseus.toml").agent.entrypoint == "beta:handle"
+
+
+def test_evidence_report_names_a_recorded_task_and_bad_input_is_one_line(
+    recorded: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No service runs for this project, so the report goes straight into its store."""
+    import socket
+
+    from theseus.evidence.store import EvidenceStore
+
+    with socket.socket() as sock:  # a port where nothing listens: no live service is found
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = recorded / "theseus.toml"
+    config.write_text(config.read_text() + f"\n[runtime]\nport = {port}\n")
+    with EvidenceStore(recorded / ".theseus" / "evidence.db") as store:
+        task = next(t for t in store.tasks() if t.output == 25.0)
+    code, out, _ = run(
+        capsys, "evidence", "report", task.id, "--expected", "20", "--note", "rate is 5",
+        "-p", str(recorded), "--json",
+    )  # fmt: skip
+    assert code == 0, out
+    receipt = json.loads(out)
+    assert receipt["via"] == "store" and receipt["task_id"] == task.id
+    with EvidenceStore(recorded / ".theseus" / "evidence.db") as store:
+        [report] = store.reports(task.id)
+    assert report.expected == 20 and report.has_expected and report.note == "rate is 5"
+
+    code, _, err = run(capsys, "evidence", "report", "f" * 32, "-p", str(recorded))
+    assert code == 4 and "no task" in err and "Traceback" not in err
+    code, _, err = run(capsys, "evidence", "report", task.id, "--expected", "{oops", "-p",
+                       str(recorded))  # fmt: skip
+    assert code == 2 and "--expected is not JSON" in err and len(err.strip().splitlines()) <= 2

@@ -230,3 +230,19 @@ def test_threads_and_forked_processes_record(project: Path) -> None:
     with EvidenceStore(project / ".theseus" / "evidence.db") as store:
         assert store.counts()["tasks"] == 2 + 4 * 20 + 2 * 20
         assert store.integrity_check() == "ok"
+
+
+def test_a_report_from_another_folder_starts_no_store_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No task of this process, no theseus.toml above the folder: nothing is written there,
+    and one warning says why and what to do instead."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    with caplog.at_level(logging.WARNING, logger="theseus.evidence"):
+        report_id = theseus.report_failure("0123456789abcdef", expected={"text": "x"})
+    assert report_id
+    assert not (elsewhere / ".theseus").exists()
+    [warning] = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "was not recorded" in warning.getMessage()

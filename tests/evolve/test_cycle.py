@@ -36,6 +36,8 @@ def test_a_cycle_promotes_a_seeded_bug_fix_with_its_regression_test(agent: Path)
     [outcome] = report.outcomes
     assert outcome.outcome == "promoted", outcome.reason
     assert outcome.commit and report.head_commit == outcome.commit
+    # no service runs for this copy: the cycle says so, per fix, instead of "live": null
+    assert outcome.live.startswith("committed only: no live service"), outcome.live
     assert "if not orders" in outcome.diff
     count = subprocess.run(
         ["git", "rev-list", "--count", "HEAD"], cwd=agent, capture_output=True, text=True

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,10 +15,12 @@ from theseus.verify.sandbox import detect_backend
 
 
 def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as stopped:
+    try:
         main(args)
+        code: object = 0
+    except SystemExit as stopped:
+        code = stopped.code
     out, err = capsys.readouterr()
-    code = stopped.value.code
     return (code if isinstance(code, int) else 0), out, err
 
 
@@ -151,23 +155,108 @@ def test_doctor_json_outside_a_project(
     assert "not inside a project" in checks["project"]["detail"]
 
 
-def _project(root: Path, *, entry: str = "agent:handle", mutable: str = "agent.py") -> Path:
+READY_AGENT = "import theseus\n\n@theseus.task\ndef handle(message, state):\n    return message\n"
+PASSING_TEST = "from agent import handle\n\ndef test_echo():\n    assert handle('x', {}) == 'x'\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _project(
+    root: Path,
+    *,
+    entry: str = "agent:handle",
+    mutable: str = "agent.py",
+    agent: str = READY_AGENT,
+    test: str = PASSING_TEST,
+    git: str = "committed",
+    port: int | None = None,
+) -> Path:
+    """A project `doctor` should call ready, unless one of the knobs breaks it."""
     root.mkdir()
-    (root / "agent.py").write_text("def handle(message, state):\n    return message\n")
+    (root / "agent.py").write_text(agent)
+    (root / "tests").mkdir()
+    (root / "tests" / "test_agent.py").write_text(test)
     (root / "theseus.toml").write_text(
         f'[agent]\npackage = "agent"\nentrypoint = "{entry}"\n\n[paths]\nmutable = ["{mutable}"]\n'
+        f'\n[tests]\ncommand = "{sys.executable} -m pytest -q -p no:cacheprovider tests"\n'
+        f"\n[runtime]\nport = {port or _free_port()}\n"
     )
+    (root / ".gitignore").write_text(".theseus/\n")
+    if git != "none":
+        subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    if git == "committed":
+        subprocess.run(["git", "add", "-A"], cwd=root, check=True)
+        subprocess.run(["git", "-c", "user.email=t@e", "-c", "user.name=t", "commit", "-qm",
+                        "agent"], cwd=root, check=True)  # fmt: skip
     return root
 
 
-def test_doctor_project_ok(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_doctor_project_ok(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delitem(sys.modules, "agent", raising=False)
     project = _project(tmp_path / "proj")
     with pytest.raises(SystemExit) as stopped:
         main(["doctor", "--project", str(project)])
         raise SystemExit(0)
     out = capsys.readouterr().out
-    assert stopped.value.code == 0
-    assert "agent:handle imports" in out and "ready" in out
+    assert stopped.value.code == 0, out
+    assert "agent:handle imports" in out and "ready" in out and "not ready" not in out
+
+
+@pytest.mark.parametrize(
+    ("knobs", "check", "status", "says"),
+    [
+        ({"git": "none"}, "git", "fail", "not in a git repository"),
+        ({"git": "init"}, "git", "fail", "no commit yet"),
+        ({"agent": "def handle(message, state):\n    return message\n"}, "entrypoint records",
+         "fail", "is not a @theseus.task"),
+        ({"test": "def test_broken():\n    assert False\n"}, "base tests", "fail",
+         "the suite fails on HEAD"),
+    ],
+)  # fmt: skip
+def test_doctor_catches_each_setup_problem(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    knobs: dict[str, str],
+    check: str,
+    status: str,
+    says: str,
+) -> None:
+    monkeypatch.delitem(sys.modules, "agent", raising=False)  # each project's own agent.py
+    project = _project(tmp_path / "proj", **knobs)
+    code, out, _ = run_cli(["doctor", "--project", str(project), "--json"], capsys)
+    data = json.loads(out)
+    found = {c["name"]: c for c in data["checks"]}
+    assert code == 1 and data["ok"] is False
+    assert found[check]["status"] == status and says in found[check]["detail"]
+
+
+def test_doctor_warns_of_a_taken_port_and_serve_refuses_it_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        project = _project(tmp_path / "proj", port=port)
+        code, out, _ = run_cli(
+            ["doctor", "--project", str(project), "--json", "--skip-tests"], capsys
+        )
+        found = {c["name"]: c for c in json.loads(out)["checks"]}
+        assert (
+            found["service port"]["status"] == "warn"
+            and "is taken" in found["service port"]["detail"]
+        )
+        assert "base tests" not in found  # --skip-tests
+        code, out, err = run_cli(["serve", "--project", str(project)], capsys)
+    assert code == 2 and f"cannot listen on 127.0.0.1:{port}" in err
+    assert len(err.strip().splitlines()) <= 2 and "Traceback" not in err + out
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from theseus.cli.output import console, emit, json_option, project_option, table
+from theseus.cli.readiness import git_checks, port_check, task_check, tests_check
 from theseus.errors import TheseusError
 
 if TYPE_CHECKING:
@@ -103,8 +104,9 @@ def _sandbox_smoke(backend: str) -> Check:
     return Check("sandbox run", FAIL, f"python cannot start in the sandbox: {why} {tail[0]}")
 
 
-def project_checks(project: Path | None) -> list[Check]:
-    """theseus.toml loads, the path globs match files, the entrypoint imports."""
+def project_checks(project: Path | None, *, run_tests: bool = True) -> list[Check]:
+    """theseus.toml loads, the path globs match files, git has a commit, the entrypoint
+    imports and is a @theseus.task, the base test suite passes, the service port is free."""
     from theseus.config import check_paths, find_config, load_callable, load_settings
 
     try:
@@ -126,11 +128,16 @@ def project_checks(project: Path | None) -> list[Check]:
         )
     except TheseusError as exc:
         checks.append(Check("paths", FAIL, exc.line()))
+    checks += [Check(*row) for row in git_checks(settings)]
     try:
-        load_callable(settings.agent.entrypoint, settings.root, settings.agent.python_path)
+        entry = load_callable(settings.agent.entrypoint, settings.root, settings.agent.python_path)
         checks.append(Check("entrypoint", OK, f"{settings.agent.entrypoint} imports"))
+        checks.append(Check(*task_check(entry, settings.agent.entrypoint)))
     except TheseusError as exc:
         checks.append(Check("entrypoint", FAIL, exc.line()))
+    if run_tests:
+        checks.append(Check(*tests_check(settings)))
+    checks.append(Check(*port_check(settings)))
     return [*checks, *_worker_checks(settings)]
 
 
@@ -155,17 +162,23 @@ _STYLE = {OK: "[green]ok[/]", WARN: "[yellow]warn[/]", FAIL: "[bold red]FAIL[/]"
 
 
 @click.command()
+@click.option(
+    "--skip-tests", is_flag=True, help="Do not run the project's test suite (it can be slow)."
+)
 @project_option
 @json_option
-def doctor(project: str | None, as_json: bool) -> None:
+def doctor(skip_tests: bool, project: str | None, as_json: bool) -> None:
     """Check that this machine and project are ready: sandbox backend, Python, git, config.
 
     \b
     Reports which sandbox backend is used and why, what the weaker fallbacks would be,
-    and, inside a project, whether theseus.toml loads, the mutable globs match files and
-    the entrypoint imports. Exit code 1 when an essential check fails.
+    and, inside a project, whether theseus.toml loads, the mutable globs match files, the
+    project is a git repository with a first commit (and ignores .theseus/), the entrypoint
+    imports and is a @theseus.task, the base test suite passes on HEAD (--skip-tests to
+    skip) and the service port is free. Exit code 1 when an essential check fails.
     """
-    checks = system_checks() + project_checks(Path(project) if project else None)
+    where = Path(project) if project else None
+    checks = system_checks() + project_checks(where, run_tests=not skip_tests)
     failed = any(check.status == FAIL for check in checks)
     data = {"ok": not failed, "checks": [asdict(check) for check in checks]}
 

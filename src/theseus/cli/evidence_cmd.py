@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from rich.markup import escape
 
 from theseus.cli.output import console, emit, json_option, project_option, table
 from theseus.config import SEVERITY_WEIGHT, Settings, load_settings
-from theseus.errors import EvidenceError, NotFound
+from theseus.errors import EvidenceError, NotFound, TheseusError
 from theseus.evidence.curator import curate
 from theseus.evidence.journal import has_evidence
 from theseus.evidence.records import FailureBatch, TaskRecord
@@ -259,3 +260,132 @@ def import_cmd(file: str, project: str | None, as_json: bool) -> None:
         as_json,
         lambda: console.print(f"imported {tasks} new tasks, {reports} new reports from {file}"),
     )
+
+
+@evidence.command("report")
+@click.argument("task_id")
+@click.option("--kind", default="wrong_answer", show_default=True, help="The failure's type.")
+@click.option(
+    "--expected",
+    "expected_json",
+    default=None,
+    metavar="JSON",
+    help="The right answer as JSON; it becomes the replay oracle.",
+)
+@click.option("--note", default="", help="Free text for the person or model fixing it.")
+@click.option(
+    "--severity",
+    type=click.Choice(["low", "medium", "high"]),
+    default="medium",
+    show_default=True,
+)
+@click.option(
+    "--url",
+    default=None,
+    help="Report through this live service (default: the one `theseus serve` recorded, if"
+    " it runs; else straight into the project's store).",
+)
+@project_option
+@json_option
+def report_cmd(
+    task_id: str,
+    kind: str,
+    expected_json: str | None,
+    note: str,
+    severity: str,
+    url: str | None,
+    project: str | None,
+    as_json: bool,
+) -> None:
+    """Report that task TASK_ID (a reply's task_id) answered wrongly.
+
+    Through the live service when one runs (POST /tasks/{id}/reports, with the project's
+    admin credential), else into the project's evidence store. A task id that was never
+    recorded is refused: a report must name an answer the agent gave."""
+    settings = _settings(project)
+    body: dict[str, Any] = {"kind": kind, "note": note, "severity": severity}
+    if expected_json is not None:
+        try:
+            body["expected"] = json.loads(expected_json)
+        except json.JSONDecodeError as exc:
+            raise EvidenceError(
+                f"--expected is not JSON: {exc.msg} at column {exc.colno}",
+                hint='quote it for the shell, e.g. --expected \'{"text": "..."}\'',
+            ) from None
+    from theseus.runtime.discovery import find_service
+
+    service = find_service(settings, url)
+    if service.url is not None:
+        result = _report_to_service(settings, service.url, task_id, body)
+    else:
+        result = _report_to_store(settings, task_id, body)
+    emit(
+        result,
+        as_json,
+        lambda: console.print(
+            f"reported {result['kind']} on task {task_id[:12]} ({result['via']})", highlight=False
+        ),
+    )
+
+
+def _report_to_service(
+    settings: Settings, url: str, task_id: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    import httpx
+
+    from theseus.runtime.auth import admin_headers, load_admin_token
+
+    try:
+        answer = httpx.post(
+            f"{url}/tasks/{task_id}/reports",
+            json=body,
+            headers=admin_headers(load_admin_token(settings)),
+            timeout=30.0,
+        )
+    except httpx.HTTPError as exc:
+        raise TheseusError(f"the service at {url} did not answer: {exc}") from None
+    data = (
+        answer.json()
+        if answer.headers.get("content-type", "").startswith("application/json")
+        else {}
+    )
+    if answer.status_code == 404:
+        raise NotFound(data.get("error", {}).get("message", f"no task {task_id!r}"))
+    if answer.status_code != 201:
+        error = data.get("error", {})
+        raise TheseusError(
+            f"the service refused the report: {error.get('message', answer.text[:200])}"
+        )
+    return {**data, "via": url}
+
+
+def _report_to_store(settings: Settings, task_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    import time
+    import uuid
+
+    from theseus._jsonvalue import to_json_safe
+    from theseus.evidence.records import FailureReport
+
+    if not has_evidence(settings.evidence_path):
+        raise NotFound(
+            f"no evidence store at {settings.evidence_path}, so no task {task_id[:40]!r}",
+            hint="run this in the agent's project folder (or pass --project)",
+        )
+    with EvidenceStore(settings.evidence_path) as store:
+        if store.get_task(task_id) is None:
+            raise NotFound(
+                f"no task {task_id[:40]!r} in {settings.evidence_path}",
+                hint="report against the task_id a reply carried; `theseus evidence list`",
+            )
+        report = FailureReport(
+            id=uuid.uuid4().hex,
+            task_id=task_id,
+            kind=str(body["kind"]).strip() or "wrong_answer",
+            expected=to_json_safe(body["expected"]) if "expected" in body else None,
+            has_expected="expected" in body,
+            note=str(body["note"]),
+            severity=body["severity"],
+            created_at=time.time(),
+        )
+        store.add_report(report)
+    return {"report_id": report.id, "task_id": task_id, "kind": report.kind, "via": "store"}

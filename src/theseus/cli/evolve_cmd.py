@@ -27,9 +27,17 @@ from theseus.lineage.state import project_root
     is_flag=True,
     help="Stop early once a cycle leaves no open failure signature or promotes nothing.",
 )
+@click.option(
+    "--url",
+    default=None,
+    help="The live service to hot-swap fixes into (default: where `theseus serve` recorded"
+    " it listens, else [runtime] host and port; with none, fixes are committed only).",
+)
 @project_option
 @json_option
-def evolve(cycles: int, until_clean: bool, project: Path | None, as_json: bool) -> None:
+def evolve(
+    cycles: int, until_clean: bool, url: str | None, project: Path | None, as_json: bool
+) -> None:
     """Curate failures, propose fixes, verify, gate and promote them.
 
     Each cycle takes the failure batches from the evidence store (highest score first),
@@ -48,7 +56,9 @@ def evolve(cycles: int, until_clean: bool, project: Path | None, as_json: bool) 
             status.update(escape(message))
             out.print(f"[dim]{escape(message)}[/]", highlight=False)
 
-        reports = run_evolution(settings, cycles=cycles, until_clean=until_clean, progress=progress)
+        reports = run_evolution(
+            settings, cycles=cycles, until_clean=until_clean, progress=progress, service=url
+        )
     data = {
         "cycles": [r.as_json() for r in reports],
         "promoted": sum(len(r.promoted) for r in reports),
@@ -74,6 +84,8 @@ def _render(reports: list[CycleReport]) -> None:
     ]
     columns = ["cycle", "signature", "failure", "outcome", "by", "commit / candidate", "time"]
     console.print(table("Evolution summary", [*columns, "tokens / cost", "why"], rows))
+    for outcome in (o for r in reports for o in r.outcomes if o.live):
+        console.print(f"{escape(outcome.signature)}: {escape(outcome.live)}", highlight=False)
     for note in dict.fromkeys(n for r in reports for n in r.notes):
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
     promoted = sum(len(r.promoted) for r in reports)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import tempfile
 import tomllib
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 import click
 from pydantic import BaseModel
 
+from theseus._atomic import write_text_atomic
 from theseus.cli.output import console, emit, json_option
 from theseus.config import CONFIG_FILE, Settings, load_settings
 from theseus.errors import ConfigError
@@ -199,11 +201,46 @@ def init(
         os.replace(tmp, target)
     finally:
         Path(tmp).unlink(missing_ok=True)
-    result = {"file": str(target), "package": package, "entrypoint": entrypoint}
+    ignored = _ignore_state(root)
+    git = _git_state(root)
+    result = {"file": str(target), "package": package, "entrypoint": entrypoint,
+              "gitignore": ignored, "git": git}  # fmt: skip
 
     def render() -> None:
         console.print(f"wrote {target}", highlight=False)
         if entrypoint is None:
             console.print(f"set agent.entrypoint: no @theseus.task function found in {package}")
+        if ignored == "added":
+            console.print("added .theseus/ to .gitignore (Theseus's own state, never committed)")
+        if git != "ok":
+            console.print(f"[yellow]git:[/] {git}", highlight=False)
+        console.print("next: `theseus doctor` checks everything else", highlight=False)
 
     emit(result, as_json, render)
+
+
+def _ignore_state(root: Path) -> str:
+    """Make sure .gitignore keeps .theseus/ out of commits; 'added' or 'present'."""
+    path = root / ".gitignore"
+    current = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if any(line.strip().rstrip("/") in (".theseus", "/.theseus") for line in current.splitlines()):
+        return "present"
+    text = current + ("" if not current or current.endswith("\n") else "\n") + ".theseus/\n"
+    write_text_atomic(path, text)
+    return "added"
+
+
+def _git_state(root: Path) -> str:
+    """'ok', or what is missing before Theseus can keep versions as commits."""
+    try:
+        top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=root,
+                             capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
+        if top.returncode != 0:
+            return "not a git repository: run `git init`, then commit the agent"
+        head = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "HEAD"], cwd=root,
+                              capture_output=True, text=True, timeout=30, check=False)  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "git is not installed: install it (every live version is a commit)"
+    if head.returncode != 0:
+        return "no commit yet: `git add -A && git commit` (theseus.toml and .gitignore too)"
+    return "ok"

@@ -23,7 +23,8 @@ from theseus.errors import ConfigError, TheseusError
 url_option = click.option(
     "--url",
     default=None,
-    help="The running service, e.g. http://127.0.0.1:8700 (default: [runtime] host and port).",
+    help="The running service, e.g. http://127.0.0.1:8700 (default: where `theseus serve`"
+    " recorded it listens, else [runtime] host and port).",
 )
 
 
@@ -39,7 +40,10 @@ def _target(project: str | None, url: str | None) -> tuple[str, dict[str, str]]:
             raise
         settings = None  # a service named by URL alone: the credential comes from the env
     if settings is not None:
-        base = url or f"http://{settings.runtime.host}:{settings.runtime.port}"
+        from theseus.runtime.discovery import find_service
+
+        found = find_service(settings).url if not url else None
+        base = url or found or f"http://{settings.runtime.host}:{settings.runtime.port}"
         token = load_admin_token(settings)
         variable = settings.runtime.admin_token_env
     else:
@@ -115,16 +119,20 @@ def serve(
     Starts worker processes on the given commit, keeps every session's state in
     .theseus/sessions.db, and accepts hot swaps from `theseus deploy`. Endpoints:
     POST /sessions/{id}/messages {"message": ...} (open; the first reply's session_token
-    is needed for that session's later messages); GET /health (open); GET /versions,
+    is needed for that session's later messages); POST /tasks/{id}/reports (a wrong answer,
+    with that task's session token or the admin credential); GET /health (open); GET /versions,
     /metrics, /events, /sessions/{id} and POST /deploy, /rollback need the admin credential
     ($THESEUS_ADMIN_TOKEN, or .theseus/admin.token, made here on first start). Listening
-    beyond loopback needs a configured credential. Stops cleanly (no worker left) on Ctrl-C
-    or SIGTERM.
+    beyond loopback needs a configured credential. Records where it listens in
+    .theseus/service.json, so `evolve`, `deploy` and `evidence report` find it on any port.
+    Stops cleanly (no worker left) on Ctrl-C or SIGTERM.
     """
     import uvicorn
 
+    from theseus.cli.readiness import port_holder
     from theseus.lineage.audit import AuditLog
     from theseus.runtime.auth import is_loopback, load_admin_token
+    from theseus.runtime.discovery import forget_service
     from theseus.runtime.http import create_app
     from theseus.runtime.supervisor import Supervisor
 
@@ -139,6 +147,13 @@ def serve(
             " admin_token_file), or listen on 127.0.0.1",
         )
     token = token or load_admin_token(settings, create=True)
+    bind_port = settings.runtime.port if port is None else port
+    held = port_holder(listen, bind_port) if bind_port else None
+    if held is not None:  # before any worker starts, and in one line rather than uvicorn's log
+        raise TheseusError(
+            f"cannot listen on {listen}:{bind_port}: {held}",
+            hint="stop what holds it, or pick another with --port or [runtime] port",
+        )
     _Server = _server_class()
     audit = AuditLog(settings.state_dir / "audit.jsonl")
 
@@ -166,11 +181,29 @@ def serve(
             )
             if parent is not None:
                 _stop_when_gone(parent, server)
+            announce = asyncio.ensure_future(_record_when_listening(settings, server, listen))
             await server.serve()
+            announce.cancel()
         finally:
+            forget_service(settings)
             await sup.close()
 
     asyncio.run(run())
+
+
+async def _record_when_listening(settings: Any, server: Any, host: str) -> None:
+    """Once uvicorn listens, record where (``.theseus/service.json``), so `evolve` and
+    `deploy` find this service on whatever port it got (runtime/discovery.py)."""
+    from theseus.runtime.discovery import record_service
+
+    while not server.started:
+        await asyncio.sleep(0.05)
+    port = next((sock.getsockname()[1] for srv in server.servers for sock in srv.sockets), None)
+    if port is None:
+        return
+    local = "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+    local = f"[{local}]" if ":" in local else local
+    record_service(settings, f"http://{local}:{port}")
 
 
 def _stop_when_gone(pid: int, server: Any) -> None:

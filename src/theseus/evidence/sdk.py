@@ -315,11 +315,24 @@ def report_failure(
     except Exception as exc:
         _writer.warn("capture", exc)
         return report_id
+    if path is None:
+        _writer.warn(
+            "report",
+            EvidenceError(
+                f"report_failure({task_id[:12]!r}): this process recorded no such task and no"
+                f" theseus.toml is at or above {Path.cwd()}; the report was not recorded",
+                hint="report from the agent's project folder, set THESEUS_EVIDENCE_DB, or"
+                " use `theseus evidence report` / POST /tasks/{id}/reports",
+            ),
+        )
+        return report_id
     _writer.write_report(path, report)
     return report_id
 
 
-def _report_path(task_id: str) -> Path:
+def _report_path(task_id: str) -> Path | None:
+    """The store a report of ``task_id`` belongs in; None when nothing says which (then it is
+    not written: a report made in another folder must not start a store of its own there)."""
     if _settings["store"] is not None or os.environ.get("THESEUS_EVIDENCE_DB"):
         return _store_path(None, DEFAULT_STORE)
     known = _writer.task_paths.get(task_id) or _writer.last_path
@@ -327,7 +340,7 @@ def _report_path(task_id: str) -> Path:
         return known
     found = project_for(str(Path.cwd()))
     if found is None:
-        return _store_path(None, DEFAULT_STORE)
+        return None
     return _store_path(found[0], found[1])
 
 

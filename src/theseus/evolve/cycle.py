@@ -46,7 +46,7 @@ from theseus.propose import (
     build_proposers,
     search_seconds,
 )
-from theseus.runtime import DeployVerdict, deploy_and_watch, load_admin_token, service_url
+from theseus.runtime import DeployVerdict, deploy_and_watch, find_service, load_admin_token
 from theseus.verify import Verification, store_verification, verify_candidate
 
 __all__ = ["Cycle", "CycleProgress", "Promotion", "quiet", "run_cycle", "work_order"]
@@ -130,7 +130,8 @@ class Cycle:
         )
         self.budget = CycleBudget.from_settings(settings.budget)
         self.report = CycleReport(cycle=number, base_commit=current_commit(self.root))
-        self.url = service if service is not None else service_url(settings)
+        self.service = find_service(settings, service)
+        self.url = self.service.url
         self.proposers: list[Proposer] = build_proposers(settings, self.report.notes.append)
         self.prefetch = BaselinePrefetch(settings, self.root)
         self.upcoming: list[FailureBatch] = []  # the batches after the one being worked
@@ -156,8 +157,10 @@ class Cycle:
             self.progress(note)
         self.audit.append(
             "cycle",
-            {"event": "start", "cycle": self.number, "batches": len(batches), "live": self.url},
-        )
+            {"event": "start", "cycle": self.number, "batches": len(batches), "live": self.url,
+             "live_how": self.service.how},
+        )  # fmt: skip
+        self.progress(f"live service: {self.service.describe()}")
         worked = 0
         for index, batch in enumerate(batches):
             self.upcoming = batches[index + 1 :]
@@ -312,11 +315,13 @@ class Cycle:
         out.outcome, out.commit = "promoted", promotion.commit
         out.reason = f"regression test {promotion.regression_test}"
         if self.url is None:
+            out.live = f"committed only: {self.service.how}"
             return "promoted"
         # the health watch is a wait: the next batch's baseline is computed meanwhile
         self.prefetch.start(promotion.commit, self.upcoming[0] if self.upcoming else None)
         verdict = self.deploy(candidate, batch, promotion, self.url)
         out.deploy = verdict
+        out.live = _live_line(verdict, self.url)
         if verdict.rolled_back:
             out.outcome, out.reason = "rolled_back", verdict.reason or "health watch"
             return "rolled_back"
@@ -390,6 +395,15 @@ class Cycle:
         self.breaker.record_rollback(candidate.id, "health watch")
         self.watch.forget(batch.signature)
         return verdict
+
+
+def _live_line(verdict: DeployVerdict, url: str) -> str:
+    """What became of a promoted commit in the live service, in words."""
+    if verdict.verdict == "healthy":
+        return f"deployed live at {url}, healthy after its health watch"
+    if verdict.rolled_back:
+        return f"deployed at {url}, rolled back: {verdict.reason or 'health watch'}"
+    return f"committed; the deploy to {url} failed: {verdict.reason or 'no answer'}"
 
 
 def _spent(meta: dict[str, object]) -> dict[str, object]:

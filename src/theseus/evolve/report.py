@@ -46,6 +46,7 @@ class SignatureOutcome:
     candidates: int = 0
     seconds: float = 0.0
     deploy: DeployVerdict | None = None
+    live: str = ""  # promoted fixes: deployed live (and how it went) or committed only, and why
     proposer: str = ""
     tokens: int = 0
     cost_usd: float = 0.0

@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from theseus.runtime.auth import AdminToken, admin_headers, load_admin_token
-    from theseus.runtime.client import DeployOutcome, DeployVerdict, deploy_and_watch, service_url
+    from theseus.runtime.client import DeployOutcome, DeployVerdict, deploy_and_watch
+    from theseus.runtime.discovery import ServiceLocation, find_service
     from theseus.runtime.failures import ServiceError
     from theseus.runtime.health import HealthVerdict, VersionStats, assess
     from theseus.runtime.http import create_app
@@ -34,7 +35,8 @@ _FACE = {
     "DeployOutcome": "client",
     "DeployVerdict": "client",
     "deploy_and_watch": "client",
-    "service_url": "client",
+    "ServiceLocation": "discovery",
+    "find_service": "discovery",
     "ServiceError": "failures",
     "HealthVerdict": "health",
     "VersionStats": "health",
@@ -51,6 +53,7 @@ __all__ = [
     "DeployVerdict",
     "HealthVerdict",
     "ServiceError",
+    "ServiceLocation",
     "Session",
     "SessionStore",
     "Supervisor",
@@ -59,8 +62,8 @@ __all__ = [
     "assess",
     "create_app",
     "deploy_and_watch",
+    "find_service",
     "load_admin_token",
-    "service_url",
 ]
 
 

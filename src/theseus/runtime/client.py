@@ -14,10 +14,9 @@ from typing import Any, Literal
 
 import httpx
 
-from theseus.config import Settings
 from theseus.runtime.auth import AdminToken, admin_headers
 
-__all__ = ["DeployOutcome", "DeployVerdict", "deploy_and_watch", "service_url"]
+__all__ = ["DeployOutcome", "DeployVerdict", "deploy_and_watch"]
 
 DeployOutcome = Literal["healthy", "rolled_back", "deploy_failed"]
 
@@ -50,16 +49,6 @@ class DeployVerdict:
         if self.live is not None:
             data["live"] = self.live
         return data
-
-
-def service_url(settings: Settings) -> str | None:
-    """The live service's base URL when one answers /health, else None."""
-    url = f"http://{settings.runtime.host}:{settings.runtime.port}"
-    try:
-        httpx.get(f"{url}/health", timeout=1.0)
-    except httpx.HTTPError:
-        return None
-    return url
 
 
 def deploy_and_watch(

@@ -92,3 +92,11 @@ class NoSession(ServiceError):
     status = 404
     kind = "unknown_session"
     exit_code = 4
+
+
+class NoTask(ServiceError):
+    """A report names a task the service never recorded."""
+
+    status = 404
+    kind = "unknown_task"
+    exit_code = 4

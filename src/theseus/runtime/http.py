@@ -35,6 +35,7 @@ from theseus.runtime.auth import SESSION_HEADER, bearer, tokens_equal
 from theseus.runtime.failures import BadRequest, NoSession, Refused, ServiceError, Unauthorized
 from theseus.runtime.limits import BodyLimit
 from theseus.runtime.metrics import render
+from theseus.runtime.reports import ReportBody, file_report, reported_task
 from theseus.runtime.supervisor import Supervisor
 from theseus.runtime.versions import resolve_commit
 
@@ -185,6 +186,24 @@ def create_app(
         if session is None:
             raise NoSession(f"no session {session_id[:40]!r}", hint="POST a message to create it")
         return session.as_dict()
+
+    @app.post("/tasks/{task_id}/reports", status_code=201)
+    async def post_report(
+        task_id: str,
+        body: ReportBody,
+        authorization: str | None = Header(default=None),
+        session_token: str | None = Header(default=None, alias=SESSION_HEADER),
+    ) -> dict[str, Any]:
+        task = reported_task(sup, task_id)
+        if not is_admin(authorization):
+            owner = task.session_id
+            if owner is None or not sup.sessions.token_ok(owner, session_token):
+                raise Unauthorized(
+                    "reporting on this task needs its session's token or the admin credential",
+                    hint=f"send the session_token of the task's session as {SESSION_HEADER}",
+                )
+        report = await file_report(sup, task, body)
+        return {"report_id": report.id, "task_id": task.id, "kind": report.kind}
 
     @app.get("/health")
     async def health() -> JSONResponse:

@@ -83,9 +83,23 @@ class EvidenceRelay:
         except Exception as exc:
             print(f"theseus: could not record a worker's evidence: {exc}", file=sys.stderr)
 
-    def _commit(self, batch: Sequence[Batch]) -> list[None]:
+    def task(self, task_id: str) -> TaskRecord | None:
+        """The recorded task ``task_id``, or None (a reply's task is in by the time it is sent)."""
+        return self._open().get_task(task_id)
+
+    async def add_report(self, report: FailureReport) -> None:
+        """Write one report (a client's, over HTTP) with this pass's other records; raises
+        EvidenceError when the store cannot take it."""
+        await self._writer.submit(([], [report]))
+
+    def _open(self) -> EvidenceStore:
         if self._store is None:
             self._store = EvidenceStore(self.path)
+        return self._store
+
+    def _commit(self, batch: Sequence[Batch]) -> list[None]:
+        self._open()
+        assert self._store is not None
         tasks = [task for tasks, _ in batch for task in tasks]
         reports = [report for _, reports in batch for report in reports]
         self.written += sum(self._store.add_many(tasks, reports))
