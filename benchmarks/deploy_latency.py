@@ -118,7 +118,8 @@ def render(results: dict[str, list[dict[str, Any]]], args: argparse.Namespace) -
     n = sum(len(r["times"]) for r in results["warm"])
     return "\n".join(
         [
-            "# Deploy -> cut-over: warm parent vs cold workers",
+            "# Deploy -> cut-over: warm parent vs cold workers"
+            + (f", {args.load} CPU hogs beside it" if args.load else ""),
             "",
             f"Command: `.venv/bin/python benchmarks/deploy_latency.py --deploys {args.deploys}"
             f" --runs {args.runs} --load {args.load}`",
