@@ -132,6 +132,9 @@ class WorkerProcess:
         code = await self.handle.wait()
         if self.writer is not None:
             self.writer.close()
+        if self.reader is not None:  # read the dead pipe to its end, so its transport closes
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.reader.read(), 2.0)
         return code
 
     async def _spawn_cold(self) -> None:
@@ -220,18 +223,23 @@ class WorkerProcess:
         """Ask the worker to exit; kill it if it does not within ``grace`` seconds."""
         self._on_exit = None
         handle = self.handle
-        if handle is None or handle.returncode is not None:
+        if handle is None:
             return
-        if self.writer is not None:
+        running = handle.returncode is None
+        if running and self.writer is not None:
             with contextlib.suppress(ConnectionError, RuntimeError):
                 self.writer.write(encode({"op": "stop"}))
                 await self.writer.drain()
-                self.writer.close()
-        try:
-            await asyncio.wait_for(handle.wait(), grace)
-        except TimeoutError:
-            self.kill()
-            await handle.wait()
+        if self.writer is not None:
+            # Always, even for a worker that already died or whose pipe broke: an unclosed
+            # pipe transport outlives the loop and is only reclaimed by the garbage collector.
+            self.writer.close()
+        if running:
+            try:
+                await asyncio.wait_for(handle.wait(), grace)
+            except TimeoutError:
+                self.kill()
+                await handle.wait()
         if self._reader_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader_task
