@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from theseus.endpoints import BASE_URL_HINT, base_url_problem, check_prices
 from theseus.errors import ConfigError, TheseusError
@@ -68,6 +68,50 @@ class EvidenceSettings(_Section):
 class ReplaySettings(_Section):
     max_cases: int = Field(default=20, ge=1)
     case_timeout: float = Field(default=10.0, gt=0)
+    holdout_share: float = Field(
+        default=0.2,
+        ge=0.0,
+        le=0.5,
+        description="share of each batch's cases kept from proposers; only verification runs"
+        " them, so a fix fitted to the cases it saw shows up as held-out failures",
+    )
+    holdout_min_cases: int = Field(
+        default=4, ge=2, description="batches with fewer cases hold none out"
+    )
+    type_check: bool = Field(
+        default=True,
+        description="a crash case passes only if the crash's functions return values of their"
+        " annotated return types (functions without annotations are not judged)",
+    )
+    reply_shape: bool = Field(
+        default=True,
+        description="a crash case passes only if its reply has the shape of the function's"
+        " successful replies to inputs of the same kind",
+    )
+    unrecorded: Literal["fail", "forward"] = Field(
+        default="fail",
+        description="a model/HTTP/tool call the recording lacks: fail the case, or forward"
+        " it to forward_url (a local model server) and record the answer",
+    )
+    forward_url: str | None = Field(
+        default=None, description="the model endpoint unrecorded calls go to (forward)"
+    )
+
+    @field_validator("forward_url")
+    @classmethod
+    def _forward_endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        problem = base_url_problem(value)
+        if problem is not None:
+            raise ValueError(f"{problem} ({BASE_URL_HINT})")
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _forward_needs_url(self) -> ReplaySettings:
+        if self.unrecorded == "forward" and not self.forward_url:
+            raise ValueError('unrecorded = "forward" needs forward_url (a local model server)')
+        return self
 
 
 class RepairSettings(_Section):

@@ -41,7 +41,11 @@ def test_a_client_reports_its_own_wrong_answer_and_it_becomes_evidence(
         assert task_id
         answer = await client.post(
             f"/tasks/{task_id}/reports",
-            json={"kind": "wrong_answer", "expected": {"count": 99}, "note": "off by 98"},
+            json={
+                "kind": "wrong_answer",
+                "expected": {"$theseus": "partial", "value": {"count": 99}},
+                "note": "off by 98",
+            },
             headers={SESSION_HEADER: token},
         )
         assert answer.status_code == 201, answer.text
@@ -51,7 +55,8 @@ def test_a_client_reports_its_own_wrong_answer_and_it_becomes_evidence(
     assert receipt["task_id"] == task_id and receipt["kind"] == "wrong_answer"
     with EvidenceStore(settings.evidence_path) as store:
         [report] = store.reports(task_id)
-    assert report.id == receipt["report_id"] and report.expected == {"count": 99}
+    assert report.id == receipt["report_id"]
+    assert report.expected == {"$theseus": "partial", "value": {"count": 99}}
     assert report.has_expected and report.note == "off by 98"
 
 
@@ -79,6 +84,18 @@ def test_reports_are_refused_for_unknown_tasks_other_sessions_and_bad_bodies(
             "blank kind": await client.post(
                 url, json={"kind": "   "}, headers={SESSION_HEADER: alice["session_token"]}
             ),
+            "expected with only some of the reply's keys": await client.post(
+                url, json={"expected": {"count": 99}},
+                headers={SESSION_HEADER: alice["session_token"]},
+            ),
+            "expected the reply already matches": await client.post(
+                url, json={"expected": {"$theseus": "partial", "value": {"count": 1}}},
+                headers={SESSION_HEADER: alice["session_token"]},
+            ),
+            "malformed matcher": await client.post(
+                url, json={"expected": {"$theseus": "regex", "pattern": "("}},
+                headers={SESSION_HEADER: alice["session_token"]},
+            ),
             "admin may": await client.post(
                 url, json={"kind": "complaint"}, headers={"Authorization": f"Bearer {TOKEN}"}
             ),
@@ -97,6 +114,9 @@ def test_reports_are_refused_for_unknown_tasks_other_sessions_and_bad_bodies(
         "extra field": 422,
         "bad severity": 422,
         "blank kind": 422,
+        "expected with only some of the reply's keys": 400,
+        "expected the reply already matches": 400,
+        "malformed matcher": 400,
         "admin may": 201,
     }
     with EvidenceStore(settings.evidence_path) as store:

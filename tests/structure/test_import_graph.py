@@ -29,6 +29,7 @@ LAYERS: list[set[str]] = [
         "theseus._jsonvalue",
         "theseus._scratch",
         "theseus.endpoints",
+        "theseus.oracles",
     },
     {"theseus.paths"},
     {"theseus.config"},

@@ -121,7 +121,7 @@ def test_replay_runs_in_the_sandbox_and_maps_outcomes_to_cases(tmp_path: Path) -
     by_task = {task: run.checks[node].outcome for node, task in module.node_to_task.items()}
     assert by_task == {"wrong": "failed", "zero": "passed", "hang": "failed", "fine": "passed"}
     assert (
-        "expected {'result': 5}, got {'result': -1}"
+        "wrong_answer: reply.result: expected 5, got -1"
         in run.checks[module.task_to_node["wrong"]].message
     )
     assert run.backend

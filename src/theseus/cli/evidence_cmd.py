@@ -10,15 +10,16 @@ from typing import Any
 import click
 from rich.markup import escape
 
-from theseus.cli.output import console, emit, json_option, project_option, table
+from theseus.cli.output import console, emit, err_console, json_option, project_option, table
+from theseus.cli.signature_cmd import forget_cmd, park_cmd, signature_status, unpark_cmd
 from theseus.config import SEVERITY_WEIGHT, Settings, load_settings
 from theseus.errors import EvidenceError, NotFound, TheseusError
-from theseus.evidence.curator import curate
 from theseus.evidence.journal import has_evidence
 from theseus.evidence.records import FailureBatch, TaskRecord
 from theseus.evidence.signature import signature_for
 from theseus.evidence.store import EvidenceStore
 from theseus.evidence.transfer import export_jsonl, import_jsonl
+from theseus.evolve.batches import current_batches
 from theseus.paths import rules_from
 
 severity_option = click.option(
@@ -60,10 +61,13 @@ def _batches(
 ) -> list[FailureBatch]:
     if not has_evidence(settings.evidence_path):
         return []
-    with EvidenceStore(settings.evidence_path) as store:
-        return curate(
-            store, settings, min_severity=min_severity, since=since, code_version=code_version
-        )
+    return current_batches(
+        settings,
+        min_severity=min_severity,
+        since=since,
+        code_version=code_version,
+        note=lambda line: err_console.print(f"[yellow]note:[/] {escape(line)}"),
+    )
 
 
 @click.group()
@@ -74,6 +78,11 @@ def evidence() -> None:
     ([evidence].store, default .theseus/evidence.db). `list` groups the failures by
     signature and ranks them by count x severity, the order the evolution loop fixes them in.
     """
+
+
+evidence.add_command(park_cmd)
+evidence.add_command(unpark_cmd)
+evidence.add_command(forget_cmd)
 
 
 @evidence.command("list")
@@ -89,9 +98,15 @@ def list_cmd(
     code_version: str | None,
     as_json: bool,
 ) -> None:
-    """List failure batches: rank, signature, title, count, severity, score, last seen."""
+    """List failure batches: rank, signature, status, title, count, severity, score, last seen.
+
+    Status is open, parked, fixed in <commit> or returned (failing again after its fix);
+    `theseus evidence park|unpark|forget SIG` changes it. Wrong answers are grouped by where
+    their runs went (each reported input re-run once in the sandbox), so two bugs behind one
+    entrypoint are two rows."""
     settings = _settings(project)
     batches = _batches(settings, min_severity, _since(since), code_version)
+    status = signature_status(settings, batches)
 
     def render() -> None:
         if not batches:
@@ -101,6 +116,7 @@ def list_cmd(
             (
                 rank,
                 b.signature,
+                status[b.signature],
                 escape(b.title),
                 b.count,
                 b.severity,
@@ -109,10 +125,16 @@ def list_cmd(
             )
             for rank, b in enumerate(batches, start=1)
         ]
-        columns = ("rank", "signature", "title", "count", "severity", "score", "last seen")
+        columns = (
+            "rank", "signature", "status", "title", "count", "severity", "score", "last seen",
+        )  # fmt: skip
         console.print(table(f"Failure batches ({settings.evidence_path})", columns, rows))
 
-    emit([b.model_dump(mode="json") for b in batches], as_json, render)
+    emit(
+        [{**b.model_dump(mode="json"), "status": status[b.signature]} for b in batches],
+        as_json,
+        render,
+    )
 
 
 @evidence.command("show")
@@ -127,7 +149,7 @@ def show_cmd(ref: str, project: str | None, as_json: bool) -> None:
     with EvidenceStore(settings.evidence_path) as store:
         task = store.get_task(ref)
         if task is None:
-            batch = _find_batch(ref, curate(store, settings, min_severity="low"))
+            batch = _find_batch(ref, _batches(settings, "low", None, None))
             if batch is not None:
                 emit(batch.model_dump(mode="json"), as_json, lambda: _render_batch(batch))
                 return
@@ -270,7 +292,14 @@ def import_cmd(file: str, project: str | None, as_json: bool) -> None:
     "expected_json",
     default=None,
     metavar="JSON",
-    help="The right answer as JSON; it becomes the replay oracle.",
+    help="The right answer as JSON; it becomes the replay oracle. It may hold matchers, e.g."
+    ' \'{"$theseus": "regex", "pattern": "^Refund"}\' (see README: oracles).',
+)
+@click.option(
+    "--partial",
+    is_flag=True,
+    help="Compare only the keys --expected gives (at any depth); other keys of the reply"
+    " are ignored.",
 )
 @click.option("--note", default="", help="Free text for the person or model fixing it.")
 @click.option(
@@ -291,6 +320,7 @@ def report_cmd(
     task_id: str,
     kind: str,
     expected_json: str | None,
+    partial: bool,
     note: str,
     severity: str,
     url: str | None,
@@ -312,6 +342,12 @@ def report_cmd(
                 f"--expected is not JSON: {exc.msg} at column {exc.colno}",
                 hint='quote it for the shell, e.g. --expected \'{"text": "..."}\'',
             ) from None
+        if partial:
+            if not isinstance(body["expected"], dict):
+                raise EvidenceError("--partial needs --expected to be a JSON object of keys")
+            body["expected"] = {"$theseus": "partial", "value": body["expected"]}
+    elif partial:
+        raise EvidenceError("--partial needs --expected", hint="give the keys to compare")
     from theseus.runtime.discovery import find_service
 
     service = find_service(settings, url)
@@ -360,11 +396,7 @@ def _report_to_service(
 
 
 def _report_to_store(settings: Settings, task_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    import time
-    import uuid
-
-    from theseus._jsonvalue import to_json_safe
-    from theseus.evidence.records import FailureReport
+    from theseus.evidence.expectations import NO_EXPECTED, make_report
 
     if not has_evidence(settings.evidence_path):
         raise NotFound(
@@ -372,20 +404,19 @@ def _report_to_store(settings: Settings, task_id: str, body: dict[str, Any]) -> 
             hint="run this in the agent's project folder (or pass --project)",
         )
     with EvidenceStore(settings.evidence_path) as store:
-        if store.get_task(task_id) is None:
+        task = store.get_task(task_id)
+        if task is None:
             raise NotFound(
                 f"no task {task_id[:40]!r} in {settings.evidence_path}",
                 hint="report against the task_id a reply carried; `theseus evidence list`",
             )
-        report = FailureReport(
-            id=uuid.uuid4().hex,
-            task_id=task_id,
+        report = make_report(
+            task_id,
             kind=str(body["kind"]).strip() or "wrong_answer",
-            expected=to_json_safe(body["expected"]) if "expected" in body else None,
-            has_expected="expected" in body,
+            expected=body.get("expected", NO_EXPECTED),
             note=str(body["note"]),
             severity=body["severity"],
-            created_at=time.time(),
+            task=task,
         )
         store.add_report(report)
     return {"report_id": report.id, "task_id": task_id, "kind": report.kind, "via": "store"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import time
 from pathlib import Path
 
 import click
@@ -12,6 +14,8 @@ from theseus.config import load_settings
 from theseus.evolve import CycleReport
 from theseus.evolve import evolve as run_evolution
 from theseus.lineage.state import project_root
+
+_SIGNATURE = re.compile(r"[0-9a-fA-F]{4,12}")
 
 
 @click.command()
@@ -33,10 +37,31 @@ from theseus.lineage.state import project_root
     help="The live service to hot-swap fixes into (default: where `theseus serve` recorded"
     " it listens, else [runtime] host and port; with none, fixes are committed only).",
 )
+@click.option(
+    "--signature",
+    "signatures",
+    multiple=True,
+    metavar="SIG",
+    help="Work only on this failure signature (or the start of one; repeatable), as"
+    " `theseus evidence list` shows them.",
+)
+@click.option(
+    "--since",
+    type=float,
+    default=None,
+    metavar="HOURS",
+    help="Count only evidence recorded in the last HOURS hours.",
+)
 @project_option
 @json_option
 def evolve(
-    cycles: int, until_clean: bool, url: str | None, project: Path | None, as_json: bool
+    cycles: int,
+    until_clean: bool,
+    url: str | None,
+    signatures: tuple[str, ...],
+    since: float | None,
+    project: Path | None,
+    as_json: bool,
 ) -> None:
     """Curate failures, propose fixes, verify, gate and promote them.
 
@@ -47,6 +72,16 @@ def evolve(
     evidence. When `theseus serve` is running for the project, the commit is hot-swapped in
     and its health watched (a rollback is recorded). Everything is written to the audit log.
     """
+    for signature in signatures:
+        if not _SIGNATURE.fullmatch(signature):
+            raise click.BadParameter(
+                f"{signature!r} is not a failure signature (4 to 12 hex digits)",
+                param_hint="--signature",
+            )
+    if since is not None and since <= 0:
+        raise click.BadParameter(
+            f"{since}: must be a positive number of hours", param_hint="--since"
+        )
     root = project_root(project)
     settings = load_settings(root / "theseus.toml")
     out = err_console if as_json else console
@@ -57,7 +92,13 @@ def evolve(
             out.print(f"[dim]{escape(message)}[/]", highlight=False)
 
         reports = run_evolution(
-            settings, cycles=cycles, until_clean=until_clean, progress=progress, service=url
+            settings,
+            cycles=cycles,
+            until_clean=until_clean,
+            progress=progress,
+            service=url,
+            only=[s.lower() for s in signatures] or None,
+            since=time.time() - since * 3600 if since is not None else None,
         )
     data = {
         "cycles": [r.as_json() for r in reports],

@@ -17,12 +17,13 @@ from theseus.evidence.records import (
     FailureReport,
     Frame,
     Oracle,
+    RecordedCall,
     ReplayCase,
     TaskRecord,
 )
 from theseus.evidence.sdk import configure, report_failure, task
 from theseus.evidence.signature import Signature, signature_for
-from theseus.evidence.store import SCHEMA_VERSION, EvidenceStore
+from theseus.evidence.store import SCHEMA_VERSION, EvidenceStore, SignatureMark
 from theseus.evidence.transfer import export_jsonl, import_jsonl, parse_jsonl
 
 __all__ = [
@@ -33,8 +34,10 @@ __all__ = [
     "FailureReport",
     "Frame",
     "Oracle",
+    "RecordedCall",
     "ReplayCase",
     "Signature",
+    "SignatureMark",
     "TaskRecord",
     "configure",
     "curate",

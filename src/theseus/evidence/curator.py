@@ -10,12 +10,15 @@ inputs with an oracle (the expected output when someone reported one, else "must
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from theseus._jsonvalue import dumps, has_marker
 from theseus.config import SEVERITY_WEIGHT, Settings
 from theseus.errors import EvidenceError
-from theseus.evidence.records import FailureBatch, FailureReport, Oracle, ReplayCase, TaskRecord
+from theseus.evidence.divergence import divergence_labels
+from theseus.evidence.expectations import OracleMaker, holdout_ids
+from theseus.evidence.records import FailureBatch, FailureReport, ReplayCase, TaskRecord
 from theseus.evidence.signature import Signature, signature_for
 from theseus.evidence.store import EvidenceStore
 from theseus.paths import rules_from
@@ -73,11 +76,14 @@ def curate(
     min_severity: str | None = None,
     since: float | None = None,
     code_version: str | None = None,
+    paths: Mapping[str, Sequence[str]] | None = None,
 ) -> list[FailureBatch]:
     """Failure batches, highest score first (ties: more failures, then most recent).
 
     ``min_severity`` defaults to ``settings.evidence.min_severity``; failures below it are
     dropped before grouping. ``since`` / ``code_version`` restrict which tasks count.
+    ``paths`` (task id -> mutable functions its input runs, from
+    :func:`theseus.verify.execution_paths`) splits wrong answers by where they diverge.
     """
     floor = min_severity or settings.evidence.min_severity
     if floor not in SEVERITY_WEIGHT:
@@ -86,21 +92,38 @@ def curate(
         )
     rules = rules_from(settings.root, settings.paths.mutable, settings.paths.protected)
     groups: dict[str, _Group] = {}
-    for failure in _failures(store, settings, since, code_version):
-        if SEVERITY_WEIGHT[failure.severity] < SEVERITY_WEIGHT[floor]:
-            continue
+    failures = [
+        f
+        for f in _failures(store, settings, since, code_version)
+        if SEVERITY_WEIGHT[f.severity] >= SEVERITY_WEIGHT[floor]
+    ]
+    labels: dict[str, str] = {}
+    if paths:
+        function_of = {t.id: t.function for t in store.tasks_by_ids(list(paths))}
+        returned = [f.task.id for f in failures if f.task.error is None]
+        labels = divergence_labels(returned, function_of, paths)
+    forgotten = {
+        sig: mark.at for sig, mark in store.signature_marks().items() if mark.mark == "forgotten"
+    }
+    for failure in failures:
         newest = failure.reports[-1] if failure.reports else None
-        signature = signature_for(failure.task, newest, rules)
+        signature = signature_for(failure.task, newest, rules, labels.get(failure.task.id))
+        if signature.id in forgotten:
+            seen = max([failure.task.started_at, *(r.created_at for r in failure.reports)])
+            if seen <= forgotten[signature.id]:
+                continue  # `theseus evidence forget`: only what came after counts
         kind = "exception" if failure.task.error is not None else "semantic"
         group = groups.setdefault(signature.id, _Group(signature, kind))
         group.failures.append(failure)
-    batches = [_batch(group, settings.replay.max_cases) for group in groups.values()]
+    oracles = OracleMaker(store, settings, rules)
+    batches = [_batch(group, settings, oracles) for group in groups.values()]
     batches.sort(key=lambda b: (-b.score, -b.count, -b.last_seen, b.signature))
     return batches
 
 
-def _batch(group: _Group, max_cases: int) -> FailureBatch:
+def _batch(group: _Group, settings: Settings, oracles: OracleMaker) -> FailureBatch:
     failures = group.failures
+    cases = replay_cases(failures, settings.replay.max_cases, oracles)
     severity = max((f.severity for f in failures), key=SEVERITY_WEIGHT.__getitem__)
     newest = failures[-1].task
     return FailureBatch(
@@ -113,13 +136,16 @@ def _batch(group: _Group, max_cases: int) -> FailureBatch:
         first_seen=failures[0].task.started_at,
         last_seen=newest.started_at,
         task_ids=[f.task.id for f in failures],
-        cases=replay_cases(failures, max_cases),
+        cases=cases,
         frames=list(newest.error.frames) if newest.error is not None else [],
         location=group.signature.location,
+        holdout=holdout_ids(group.signature.id, cases, settings),
     )
 
 
-def replay_cases(failures: list[_Failure], max_cases: int) -> list[ReplayCase]:
+def replay_cases(
+    failures: list[_Failure], max_cases: int, oracles: OracleMaker
+) -> list[ReplayCase]:
     """Distinct replayable inputs, oldest first, at most ``max_cases``.
 
     Identical inputs (same function, same JSON) become one case; a case with an expected
@@ -132,18 +158,18 @@ def replay_cases(failures: list[_Failure], max_cases: int) -> list[ReplayCase]:
         if has_marker(task.input):
             continue
         key = f"{task.function}\0{dumps(task.input)}"
-        if failure.expected is not None:
-            oracle = Oracle(kind="expected", expected=failure.expected.expected)
-        else:
-            oracle = Oracle(kind="no_raise")
         known = cases.get(key)
         if known is not None and not (
-            known.oracle.kind == "no_raise" and oracle.kind == "expected"
+            known.oracle.kind == "no_raise" and failure.expected is not None
         ):
             continue
         if known is None and len(cases) >= max_cases:
             continue
         cases[key] = ReplayCase(
-            task_id=task.id, function=task.function, input=task.input, oracle=oracle
+            task_id=task.id,
+            function=task.function,
+            input=task.input,
+            oracle=oracles.oracle(task, failure.expected),
+            calls=task.calls,
         )
     return list(cases.values())

@@ -36,6 +36,24 @@ class ErrorInfo(_Record):
     traceback: str = ""
 
 
+class RecordedCall(_Record):
+    """One outbound call a task made, in order: a model, an HTTP endpoint or a tool.
+
+    Replay in the sandbox serves ``response`` (or raises ``error``) to the candidate's call
+    with the same ``seq`` and ``fingerprint`` (:mod:`theseus.evidence.calls`), so an agent
+    that calls a model is verified offline. Credentials are never recorded.
+    """
+
+    seq: int = Field(description="0-based order of the call within its task")
+    kind: Literal["model", "http", "tool"]
+    target: str = Field(description="'POST https://host/v1/messages' or 'pkg.mod:tool_fn'")
+    fingerprint: str = Field(description="hash of the canonical request: what replay matches")
+    request: JSON = None
+    response: JSON = None
+    error: str | None = Field(default=None, description="'Type: message' when it raised")
+    duration_ms: float = 0.0
+
+
 class TaskRecord(_Record):
     """One call of a ``@theseus.task`` function, as it happened."""
 
@@ -49,6 +67,9 @@ class TaskRecord(_Record):
     code_version: str | None = None
     started_at: float
     idempotent: bool = False
+    calls: list[RecordedCall] = Field(
+        default_factory=list, description="outbound model/HTTP/tool calls, in order"
+    )
 
     @property
     def failed(self) -> bool:
@@ -69,10 +90,19 @@ class FailureReport(_Record):
 
 
 class Oracle(_Record):
-    """What a replayed case must do: return ``expected``, or at least not raise."""
+    """What a replayed case must do: match ``expected``, or return a value that is right.
+
+    ``expected`` is a plain JSON value (equal) or a matcher (:mod:`theseus.oracles`). A
+    ``no_raise`` case (a crash) must return without raising, and: every function in
+    ``typed_frames`` (the crash's frames in mutable code, ``path:function``) returns values
+    of its annotated type, and the reply validates against ``reply_schema`` (the shape of
+    the function's successful replies to inputs of the same kind) when one was inferred.
+    """
 
     kind: Literal["expected", "no_raise"]
     expected: JSON = None
+    typed_frames: list[str] = Field(default_factory=list)
+    reply_schema: JSON = None
 
 
 class ReplayCase(_Record):
@@ -80,6 +110,9 @@ class ReplayCase(_Record):
     function: str
     input: JSON
     oracle: Oracle
+    calls: list[RecordedCall] = Field(
+        default_factory=list, description="the task's recorded calls, served again in replay"
+    )
 
 
 class FailureBatch(_Record):
@@ -98,4 +131,8 @@ class FailureBatch(_Record):
     frames: list[Frame] = Field(default_factory=list, description="a representative trace")
     location: str | None = Field(
         default=None, description="'path:function' innermost mutable frame"
+    )
+    holdout: list[str] = Field(
+        default_factory=list,
+        description="task ids of the cases kept from proposers, used only by verification",
     )

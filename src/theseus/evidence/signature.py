@@ -7,7 +7,9 @@ Two failures share a signature when a fix for one is likely to fix the other:
   parts that vary per call (numbers, hex and uuid ids, quoted values) replaced by
   placeholders;
 - a semantic failure (``report_failure`` on a call that returned): the declared kind + the
-  recorded function.
+  recorded function + where its run diverged from the calls that went right (the mutable
+  functions particular to its path, :mod:`.divergence`), when that is known; two unrelated
+  wrong answers behind one entrypoint then land in two batches.
 
 The signature id is a short hash of that canonical text, stable across machines and runs, so
 candidates, budgets and the audit log can refer to a batch by it.
@@ -72,11 +74,20 @@ def innermost_mutable(frames: list[Frame], rules: PathRules) -> Frame | None:
     return None
 
 
-def signature_for(record: TaskRecord, report: FailureReport | None, rules: PathRules) -> Signature:
+MAX_TITLE_FUNCTIONS = 3
+
+
+def signature_for(
+    record: TaskRecord,
+    report: FailureReport | None,
+    rules: PathRules,
+    path: str | None = None,
+) -> Signature:
     """The signature of one failure: the task's exception if it raised, else the report's kind.
 
     A report on a task that raised does not change its signature (the exception is the more
     precise description); it may still change its severity and oracle (see the curator).
+    ``path`` is a semantic failure's divergence label (None: not known, not split).
     """
     if record.error is not None:
         error = record.error
@@ -93,7 +104,13 @@ def signature_for(record: TaskRecord, report: FailureReport | None, rules: PathR
         return Signature(_digest("exception", title), title, location)
     kind = report.kind if report is not None else "unknown"
     title = f"{kind} from {record.function}"
-    return Signature(_digest("semantic", title), title, None)
+    if path is None:
+        return Signature(_digest("semantic", title), title, None)
+    functions = [f for f in path.split(", ") if f]
+    shown = ", ".join(functions[:MAX_TITLE_FUNCTIONS]) or "only the code every call runs"
+    if len(functions) > MAX_TITLE_FUNCTIONS:
+        shown += f" +{len(functions) - MAX_TITLE_FUNCTIONS}"
+    return Signature(_digest("semantic", f"{title} via {path}"), f"{title} via {shown}", None)
 
 
 def _digest(kind: str, text: str) -> str:

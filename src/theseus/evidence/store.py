@@ -19,55 +19,37 @@ import contextlib
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
 from theseus.errors import EvidenceError
 from theseus.evidence.journal import journal_dir, take_in
 from theseus.evidence.records import FailureReport, TaskRecord
+from theseus.evidence.schema import MIGRATIONS
 
 BUSY_TIMEOUT_MS = 10_000
 log = logging.getLogger("theseus.evidence")
 T = TypeVar("T")
 
 
-def _v1(db: sqlite3.Connection) -> None:
-    db.execute(
-        """CREATE TABLE tasks (
-            id TEXT PRIMARY KEY,
-            function TEXT NOT NULL,
-            session_id TEXT,
-            started_at REAL NOT NULL,
-            duration_ms REAL NOT NULL,
-            code_version TEXT,
-            failed INTEGER NOT NULL,
-            data TEXT NOT NULL
-        )"""
-    )
-    db.execute(
-        """CREATE TABLE reports (
-            id TEXT PRIMARY KEY,
-            task_id TEXT NOT NULL,
-            kind TEXT NOT NULL,
-            severity TEXT NOT NULL,
-            created_at REAL NOT NULL,
-            data TEXT NOT NULL
-        )"""
-    )
+@dataclass(frozen=True)
+class SignatureMark:
+    """A person's word on a signature: ``parked`` (leave it alone until unparked) or
+    ``forgotten`` (its evidence up to ``at`` no longer counts; new failures bring it back)."""
+
+    signature: str
+    mark: Literal["parked", "forgotten"]
+    at: float
+    actor: str
+    reason: str
 
 
-def _v2(db: sqlite3.Connection) -> None:
-    db.execute("CREATE INDEX tasks_started ON tasks(started_at)")
-    db.execute("CREATE INDEX tasks_failed ON tasks(failed, started_at)")
-    db.execute("CREATE INDEX reports_task ON reports(task_id)")
-
-
-# Ordered; the position + 1 is the schema version a migration brings a file to. Append only.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -235,6 +217,41 @@ class EvidenceStore:
         )
         return cursor.rowcount
 
+    def mark_signature(
+        self, signature: str, mark: Literal["parked", "forgotten"], actor: str, reason: str
+    ) -> SignatureMark:
+        """Park or forget ``signature`` (replacing an earlier mark); returns the mark."""
+        marked = SignatureMark(signature, mark, time.time(), actor, reason)
+
+        def work() -> None:
+            self._db.execute(
+                "INSERT OR REPLACE INTO signature_marks (signature, mark, at, actor, reason)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (signature, mark, marked.at, actor, reason),
+            )
+
+        self._write(work)
+        return marked
+
+    def unmark_signature(self, signature: str) -> bool:
+        """Take a park or forget off ``signature``; whether there was one."""
+
+        def work() -> int:
+            cursor = self._db.execute(
+                "DELETE FROM signature_marks WHERE signature = ?", (signature,)
+            )
+            return cursor.rowcount
+
+        return self._write(work) > 0
+
+    def signature_marks(self) -> dict[str, SignatureMark]:
+        rows = self._query("SELECT signature, mark, at, actor, reason FROM signature_marks", ())
+        return {
+            str(r[0]): SignatureMark(str(r[0]), r[1], float(r[2]), str(r[3]), str(r[4]))
+            for r in rows
+            if r[1] in ("parked", "forgotten")
+        }
+
     # -- reads --------------------------------------------------------------------------
 
     def get_task(self, task_id: str) -> TaskRecord | None:
@@ -256,6 +273,15 @@ class EvidenceStore:
             sql += " LIMIT ?"
             params.append(max(0, limit))
         rows = self._query(sql, params)
+        return [_task(row[0]) for row in reversed(rows)]
+
+    def successes(self, function: str, *, limit: int) -> list[TaskRecord]:
+        """The newest ``limit`` calls of ``function`` that returned, oldest first."""
+        rows = self._query(
+            "SELECT data FROM tasks WHERE function = ? AND failed = 0 "
+            "ORDER BY started_at DESC, id DESC LIMIT ?",
+            (function, max(0, limit)),
+        )
         return [_task(row[0]) for row in reversed(rows)]
 
     def tasks_by_ids(self, ids: Sequence[str]) -> list[TaskRecord]:

@@ -23,7 +23,8 @@ from typing import Any
 from theseus.change import Candidate, CandidateStatus, current_commit, reap_stale_workspaces
 from theseus.config import Settings
 from theseus.errors import GitError, TheseusError
-from theseus.evidence import EvidenceStore, FailureBatch, curate
+from theseus.evidence import EvidenceStore, FailureBatch, SignatureMark
+from theseus.evolve.batches import current_batches
 from theseus.evolve.prefetch import BaselinePrefetch
 from theseus.evolve.proposals import propose, regression_test
 from theseus.evolve.report import CycleReport, SignatureOutcome, SignatureResult
@@ -76,15 +77,16 @@ def run_cycle(
     signatures: int | None = None,
     service: str | None = None,
     only: Collection[str] | None = None,
+    since: float | None = None,
 ) -> CycleReport:
     """Run one cycle over the project's current failure batches (highest score first).
 
     ``signatures`` caps how many batches the cycle works on; ``service`` is the live
     service's URL (default: found from ``[runtime]`` when one answers, else commit only);
-    ``only`` restricts the cycle to those signatures.
+    ``only`` restricts the cycle to those signatures, ``since`` to evidence from then on.
     """
     with closing(Cycle(settings, number=cycle, progress=progress, service=service)) as one:
-        return one.run(signatures=signatures, only=only)
+        return one.run(signatures=signatures, only=only, since=since)
 
 
 def work_order(batches: list[FailureBatch]) -> list[FailureBatch]:
@@ -135,6 +137,7 @@ class Cycle:
         self.proposers: list[Proposer] = build_proposers(settings, self.report.notes.append)
         self.prefetch = BaselinePrefetch(settings, self.root)
         self.upcoming: list[FailureBatch] = []  # the batches after the one being worked
+        self.marks: dict[str, SignatureMark] = {}  # parks and forgets, read at each run
 
     def close(self) -> None:
         self.prefetch.join()
@@ -143,15 +146,21 @@ class Cycle:
     # -- the cycle -------------------------------------------------------------------------
 
     def run(
-        self, *, signatures: int | None = None, only: Collection[str] | None = None
+        self,
+        *,
+        signatures: int | None = None,
+        only: Collection[str] | None = None,
+        since: float | None = None,
     ) -> CycleReport:
-        """Curate, then work the batches in :func:`work_order` until done, paused or spent."""
+        """Curate (evidence from ``since`` on, when given), then work the batches in
+        :func:`work_order` until done, paused or spent."""
         started = time.monotonic()
         report = self.report
+        batches = current_batches(self.settings, since=since, note=report.notes.append)
         with EvidenceStore(self.settings.evidence_path) as store:
-            batches = curate(store, self.settings)
-        if only is not None:
-            batches = [b for b in batches if b.signature in only]
+            self.marks = store.signature_marks()
+        if only is not None:  # full signatures or unique starts of them
+            batches = [b for b in batches if any(b.signature.startswith(s) for s in only)]
         batches = work_order(batches)
         for note in report.notes:
             self.progress(note)
@@ -202,6 +211,10 @@ class Cycle:
         def skip(outcome: SignatureResult, reason: str) -> SignatureOutcome:
             return SignatureOutcome(batch.signature, batch.title, batch.count, outcome, reason)
 
+        mark = self.marks.get(batch.signature)
+        if mark is not None and mark.mark == "parked":
+            why = f": {mark.reason}" if mark.reason else ""
+            return skip("parked", f"parked by {mark.actor}{why} (`theseus evidence unpark`)")
         flag = self.watch.observe(batch.signature, batch.last_seen)
         if flag is not None:
             self.audit.append("guard", {"signature": batch.signature, "returned": flag.reason})

@@ -59,7 +59,11 @@ def propose(
     on_rejected: Callable[[Rejected], None] | None = None,
     notes: Callable[[str], None] | None = None,
 ) -> list[Candidate]:
-    """Candidates from ``proposer`` for ``batch``, searched in a workspace at ``base_commit``."""
+    """Candidates from ``proposer`` for ``batch``, searched in a workspace at ``base_commit``.
+
+    The proposer sees the batch without its held-out cases (:func:`shown_to_proposers`).
+    """
+    batch = shown_to_proposers(batch)
     with Workspace.create(root, base_commit, quota=workspace_quota(settings)) as ws:
         module = write_replay_module(batch.cases, ws.path, settings, batch.signature)
         target = oracle_folder(settings, ws.path)
@@ -81,6 +85,21 @@ def propose(
             extra=_observed(batch, settings) if proposer.name != "repair" else {},
         )
         return list(proposer.propose(ctx))
+
+
+def shown_to_proposers(batch: FailureBatch) -> FailureBatch:
+    """The batch as proposers see it: its held-out cases (and their tasks) left out, so only
+    verification knows them and a fix fitted to what it saw fails there."""
+    if not batch.holdout:
+        return batch
+    hidden = set(batch.holdout)
+    return batch.model_copy(
+        update={
+            "cases": [case for case in batch.cases if case.task_id not in hidden],
+            "task_ids": [task for task in batch.task_ids if task not in hidden],
+            "holdout": [],
+        }
+    )
 
 
 def _observed(batch: FailureBatch, settings: Settings) -> dict[str, object]:

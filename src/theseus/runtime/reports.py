@@ -9,14 +9,12 @@ event-loop pass (:mod:`theseus.runtime.groupcommit`) before the service answers 
 
 from __future__ import annotations
 
-import time
-import uuid
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from theseus._jsonvalue import to_json_safe
 from theseus.errors import EvidenceError
+from theseus.evidence.expectations import NO_EXPECTED, make_report
 from theseus.evidence.records import FailureReport, TaskRecord
 from theseus.runtime.failures import NoTask, Unavailable
 from theseus.runtime.supervisor import Supervisor
@@ -51,15 +49,13 @@ def reported_task(sup: Supervisor, task_id: str) -> TaskRecord:
 async def file_report(sup: Supervisor, task: TaskRecord, body: ReportBody) -> FailureReport:
     """Write the report for ``task``; returns it (its id is the client's receipt)."""
     given = "expected" in body.model_fields_set
-    report = FailureReport(
-        id=uuid.uuid4().hex,
-        task_id=task.id,
-        kind=body.kind.strip(),
-        expected=to_json_safe(body.expected) if given else None,
-        has_expected=given,
+    report = make_report(  # EvidenceError: a report that could never be used, 400
+        task.id,
+        kind=body.kind,
+        expected=body.expected if given else NO_EXPECTED,
         note=body.note,
         severity=body.severity,
-        created_at=time.time(),
+        task=task,
     )
     try:
         await sup.relay.add_report(report)

@@ -4,7 +4,8 @@
 candidate in a workspace at its base, replays the batch's recorded failures as tests
 (:mod:`.replay`), runs the project's test suite (:mod:`.testrun`), compares every check
 with the cached baseline of the base commit (:mod:`.baseline`) and scores the result
-(:mod:`.score`). An :class:`Executor` runs many verifications at once. The sandbox
+(:mod:`.score`). :func:`execution_paths` re-runs reported inputs to learn which functions
+each ran, so the curator can split wrong answers by cause. An :class:`Executor` runs many verifications at once. The sandbox
 (:mod:`.sandbox`) is shared with the proposers that run code.
 
 Imports evidence and change, never propose, gate, lineage, runtime or evolve: the archive
@@ -13,6 +14,7 @@ it stores results in is any object with :class:`ResultSink`'s methods.
 
 from theseus.verify.baseline import Baseline, get_baseline
 from theseus.verify.executor import Executor, JobHandle, JobResult, LocalExecutor, VerifyJob
+from theseus.verify.fingerprint import execution_paths
 from theseus.verify.pipeline import (
     ResultSink,
     Verification,
@@ -43,6 +45,7 @@ __all__ = [
     "VerificationCancelled",
     "VerificationStatus",
     "VerifyJob",
+    "execution_paths",
     "fail_fast_enabled",
     "get_baseline",
     "prefetch_baseline",

@@ -180,8 +180,9 @@ def _verify(
             settings, project_root, candidate.base_commit, signature, cases
         )
         _check_cancel(cancel)
+        holdout = set(batch.holdout) if batch is not None else set()
         score, checks, replay_cases = _run_checks(
-            workspace.path, settings, signature, cases, baseline, cancel
+            workspace.path, settings, signature, cases, baseline, cancel, holdout
         )
     score.duration = time.monotonic() - clock
     status: VerificationStatus = "verified" if score.passed else "failed"
@@ -240,12 +241,13 @@ def _run_checks(
     cases: list[ReplayCase],
     baseline: Baseline,
     cancel: threading.Event | None,
+    holdout: set[str],
 ) -> tuple[Score, dict[str, str], dict[str, str]]:
     fail_fast = fail_fast_enabled(settings)
     clock = time.monotonic()
     passing_on_base = {check for check, outcome in baseline.outcomes.items() if outcome == "passed"}
     module = write_replay_module(
-        cases, workspace, settings, signature or "", base_passing=passing_on_base
+        cases, workspace, settings, signature or "", base_passing=passing_on_base, holdout=holdout
     )
     replay: CheckRun | None = None
     if module.node_to_task:
@@ -265,6 +267,7 @@ def _run_checks(
     score = compute_score(
         replay=replay,
         node_to_task=module.node_to_task,
+        holdout=holdout,
         unreplayable=len(module.skipped),
         tests=tests,
         baseline=baseline.outcomes,
