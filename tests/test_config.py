@@ -88,6 +88,10 @@ def test_found_from_a_subfolder(root: Path, monkeypatch: pytest.MonkeyPatch) -> 
             "prices has unknown key(s): outptu (use only 'input' and 'output'",
         ),
         ("[propose.llm]\nprices = {input = -1.0}\n", "prices.input = -1.0 is not a price"),
+        ('[lineage]\nbranch = "fixes..old"\n', "is not a usable git branch name"),
+        ('[lineage]\nbranch = "-evil"\n', "is not a usable git branch name"),
+        ('[replay]\nunrecorded = "forward"\n', "needs forward_url"),
+        ('[replay]\nholdout_share = 0.9\n', "key 'replay.holdout_share'"),
     ],
 )
 def test_bad_keys_and_types(root: Path, extra: str, message: str) -> None:

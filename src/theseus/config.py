@@ -7,6 +7,7 @@ line that names the key and the fix, instead of surfacing as odd behaviour mid-c
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 import tomllib
 from pathlib import Path
@@ -370,6 +371,28 @@ class BudgetSettings(_Section):
     max_rollbacks_per_hour: int = Field(default=3, ge=1)
 
 
+_BRANCH = re.compile(r"^(?!-)(?!.*\.\.)(?!.*//)(?!.*@\{)[A-Za-z0-9._/-]+(?<!\.lock)(?<![/.])$")
+
+
+class LineageSettings(_Section):
+    branch: str | None = Field(
+        default=None,
+        description="put promoted fixes (and rollback commits) on this branch, created from"
+        " HEAD at the first promotion, instead of the checked-out branch; the working tree is"
+        " then never touched and the next fix builds on this branch's tip",
+    )
+
+    @field_validator("branch")
+    @classmethod
+    def _branch_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = value.strip().removeprefix("refs/heads/")
+        if not _BRANCH.match(name):
+            raise ValueError(f"{value!r} is not a usable git branch name (e.g. 'theseus/fixes')")
+        return name
+
+
 class Settings(_Section):
     """The whole validated configuration; ``root`` is the folder theseus.toml lives in."""
 
@@ -384,6 +407,7 @@ class Settings(_Section):
     gate: GateSettings = GateSettings()
     runtime: RuntimeSettings = RuntimeSettings()
     budget: BudgetSettings = BudgetSettings()
+    lineage: LineageSettings = LineageSettings()
     root: Annotated[Path, Field(exclude=True)] = Path(".")
 
     @property

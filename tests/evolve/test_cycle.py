@@ -90,3 +90,57 @@ def test_a_paused_project_does_no_work(agent: Path) -> None:
     finally:
         paused.unlink()
     assert report.stopped == "paused" and report.outcomes == []
+
+
+@pytest.fixture(scope="module")
+def agent_with_fixes_branch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder, _ = prepare_workdir(tmp_path_factory.mktemp("agent-branch") / "repo")
+    with (folder / "theseus.toml").open("a") as config:
+        config.write('\n[lineage]\nbranch = "theseus/fixes"\n')
+    for args in (["add", "theseus.toml"], ["commit", "-q", "-m", "fixes on their own branch"]):
+        subprocess.run(
+            ["git", "-c", "user.email=t@t", "-c", "user.name=t", *args], cwd=folder, check=True
+        )
+    record_in_process(folder, sessions=60, seed=7)
+    return folder
+
+
+def _git_out(root: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", *args], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.mark.e2e
+def test_with_lineage_branch_fixes_go_on_their_own_branch(agent_with_fixes_branch: Path) -> None:
+    agent = agent_with_fixes_branch
+    settings = load_settings(agent / "theseus.toml")
+    head, tree = _git_out(agent, "rev-parse", "HEAD"), _git_out(agent, "status", "--porcelain")
+    target = next(b for b in curate_workdir(agent) if b.title.startswith("IndexError"))
+
+    [outcome] = run_cycle(settings, only={target.signature}).outcomes
+
+    assert outcome.outcome == "promoted", outcome.reason
+    assert _git_out(agent, "rev-parse", "refs/heads/theseus/fixes") == outcome.commit
+    assert _git_out(agent, "rev-parse", "HEAD") == head  # the checked-out branch stays
+    assert _git_out(agent, "status", "--porcelain") == tree
+    assert not list((agent / REGRESSION_DIR).glob("test_*.py"))  # not in the working tree
+    # the next cycle builds on the fixes branch, not on the checked-out one
+    assert run_cycle(settings, only={"000000000000"}).base_commit == outcome.commit
+
+
+@pytest.mark.e2e
+def test_a_parked_signature_is_skipped_with_who_parked_it(agent: Path) -> None:
+    from theseus.evidence.store import EvidenceStore
+
+    settings = load_settings(agent / "theseus.toml")
+    target = next(b for b in curate_workdir(agent) if b.title.startswith("KeyError"))
+    with EvidenceStore(settings.evidence_path) as store:
+        store.mark_signature(target.signature, "parked", "ops", "fixed by hand next sprint")
+    try:
+        [outcome] = run_cycle(settings, only={target.signature}).outcomes
+    finally:
+        with EvidenceStore(settings.evidence_path) as store:
+            store.unmark_signature(target.signature)
+    assert outcome.outcome == "parked"
+    assert outcome.reason.startswith("parked by ops: fixed by hand next sprint")

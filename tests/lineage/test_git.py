@@ -232,3 +232,49 @@ def test_audit_marks_of_a_repository_without_commits(tmp_path: Path) -> None:
     assert git.audit_marks(tmp_path / "empty") == []
     with pytest.raises(git.GitError, match="not inside a git repository"):
         git.audit_marks(tmp_path)
+
+
+def test_with_a_fixes_branch_the_checked_out_one_and_the_working_tree_stay_put(
+    repo: Path,
+) -> None:
+    main = git.head(repo)
+    first = candidate(repo, ADD_FIX)
+    commit = git.promote(repo, first, branch="theseus/fixes")
+    assert git.head(repo) == main  # the checked-out branch did not move
+    assert (repo / "agent" / "calc.py").read_text() == SOURCE  # nor did the working tree
+    assert run_git(repo, "status", "--porcelain") == ""
+    assert git.line_head(repo, "theseus/fixes") == commit
+    assert run_git(repo, "rev-parse", f"{commit}^").strip() == main
+    assert [v.commit for v in git.versions(repo, branch="theseus/fixes")] == [commit]
+    assert git.versions(repo) == []
+
+    rolled = git.revert(repo, commit, "p95 too high", branch="theseus/fixes")
+    assert git.line_head(repo, "theseus/fixes") == rolled and git.head(repo) == main
+    assert "return a - b" in run_git(repo, "show", f"{rolled}:agent/calc.py")
+
+
+def test_a_fixes_branch_that_moved_underneath_is_refused_not_overwritten(repo: Path) -> None:
+    git.promote(repo, candidate(repo, ADD_FIX), branch="theseus/fixes")
+    tip = git.line_head(repo, "theseus/fixes")
+    c = candidate(repo, MUL_FIX, sig="x")
+    # another process moves the branch between our read of its tip and our update
+    real = git._git_maybe
+
+    def moved(root: Path, *args: str) -> str:
+        found = real(root, *args)
+        if args[:3] == ("rev-parse", "--verify", "--quiet") and args[3] == "refs/heads/theseus/fixes":
+            run_git(repo, "update-ref", "refs/heads/theseus/fixes", f"{tip}^")
+        return found
+
+    git._git_maybe = moved  # type: ignore[assignment]
+    try:
+        with pytest.raises(TheseusError, match="cannot move branch theseus/fixes"):
+            git.promote(repo, c, branch="theseus/fixes")
+    finally:
+        git._git_maybe = real  # type: ignore[assignment]
+
+
+def test_the_checked_out_branch_named_as_the_fixes_branch_is_the_normal_path(repo: Path) -> None:
+    current = run_git(repo, "symbolic-ref", "--short", "HEAD").strip()
+    commit = git.promote(repo, candidate(repo, ADD_FIX), branch=current)
+    assert git.head(repo) == commit and "return a + b" in (repo / "agent" / "calc.py").read_text()

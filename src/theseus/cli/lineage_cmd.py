@@ -8,6 +8,8 @@ import click
 from rich.syntax import Syntax
 
 from theseus.cli.output import console, emit, json_option, project_option, table
+from theseus.config import load_settings
+from theseus.errors import ConfigError
 from theseus.lineage import git
 from theseus.lineage.state import project_root
 
@@ -19,8 +21,12 @@ from theseus.lineage.state import project_root
 def versions(limit: int | None, project: str | None, as_json: bool) -> None:
     """List promoted versions (commits carrying a Theseus-Candidate trailer), newest first."""
     root = project_root(project)
-    found = git.versions(root, limit)
-    current = git.head(root)
+    try:
+        branch = load_settings(root).lineage.branch
+    except ConfigError:  # a folder with only .theseus/: the checked-out branch
+        branch = None
+    found = git.versions(root, limit, branch=branch)
+    current = git.line_head(root, branch)
 
     def render() -> None:
         rows = [

@@ -54,7 +54,7 @@ def signature_status(settings: Settings, batches: list[FailureBatch]) -> dict[st
     commits: dict[str, str] = {}
     if fixed:
         try:
-            for version in git.versions(settings.root):
+            for version in git.versions(settings.root, branch=settings.lineage.branch):
                 if version.signature and version.signature not in commits:
                     commits[version.signature] = version.commit[:12]
         except Exception:  # no git history to name the commit: the status still says fixed

@@ -20,7 +20,13 @@ from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
 
-from theseus.change import Candidate, CandidateStatus, current_commit, reap_stale_workspaces
+from theseus.change import (
+    Candidate,
+    CandidateStatus,
+    current_commit,
+    is_git_repo,
+    reap_stale_workspaces,
+)
 from theseus.config import Settings
 from theseus.errors import GitError, TheseusError
 from theseus.evidence import EvidenceStore, FailureBatch, SignatureMark
@@ -38,7 +44,7 @@ from theseus.gate import (
     evidence_key,
     make_consent,
 )
-from theseus.lineage import open_archive, open_audit, promote, revert, state_dir
+from theseus.lineage import line_head, open_archive, open_audit, promote, revert, state_dir
 from theseus.propose import (
     Attempt,
     Proposer,
@@ -131,7 +137,7 @@ class Cycle:
             settings.gate, self.archive, self.audit, consent, interrupted=self.switch.is_paused
         )
         self.budget = CycleBudget.from_settings(settings.budget)
-        self.report = CycleReport(cycle=number, base_commit=current_commit(self.root))
+        self.report = CycleReport(cycle=number, base_commit=self.line_commit())
         self.service = find_service(settings, service)
         self.url = self.service.url
         self.proposers: list[Proposer] = build_proposers(settings, self.report.notes.append)
@@ -188,7 +194,7 @@ class Cycle:
                 outcome = self.work_on(batch)
                 report.notes.extend(outcome.notes)
             report.outcomes.append(outcome)
-        report.head_commit = current_commit(self.root)
+        report.head_commit = self.line_commit()
         report.seconds = round(time.monotonic() - started, 3)
         report.tokens, report.cost_usd = self.budget.tokens, round(self.budget.cost_usd, 6)
         self.audit.append(
@@ -204,6 +210,12 @@ class Cycle:
             },
         )
         return report
+
+    def line_commit(self) -> str:
+        """What the next fix builds on: HEAD, or the tip of ``[lineage] branch``."""
+        if self.settings.lineage.branch is None or not is_git_repo(self.root):
+            return current_commit(self.root)
+        return line_head(self.root, self.settings.lineage.branch)
 
     def skip_reason(self, batch: FailureBatch) -> SignatureOutcome | None:
         """An outcome when the batch must not be worked on this cycle, else None."""
@@ -244,7 +256,7 @@ class Cycle:
         """Ask each proposer in turn until one candidate is promoted (or all are spent)."""
         began = time.monotonic()
         out = SignatureOutcome(batch.signature, batch.title, batch.count, "no_candidate")
-        base = current_commit(self.root)
+        base = self.line_commit()
         key = evidence_key(batch.task_ids)
 
         def note(line: str) -> None:
@@ -368,6 +380,7 @@ class Cycle:
             extra_files={path: text},
             scores=verification.scores(),
             audit_head=self.audit.head(),
+            branch=self.settings.lineage.branch,
         )
         self.archive.set_status(candidate.id, "promoted", f"commit {commit[:12]}", actor="theseus")
         self.watch.mark_fixed(batch.signature, candidate.id)
@@ -400,7 +413,9 @@ class Cycle:
         record: dict[str, Any] = {"candidate": candidate.id, "commit": promotion.commit,
                                   "reason": why}  # fmt: skip
         try:
-            record["revert"] = revert(self.root, promotion.commit, why)
+            record["revert"] = revert(
+                self.root, promotion.commit, why, branch=self.settings.lineage.branch
+            )
         except GitError as exc:
             record["revert_error"] = exc.line()
             self.progress(f"{batch.signature}: {exc.line()}")

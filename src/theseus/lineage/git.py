@@ -115,6 +115,30 @@ def head(root: Path) -> str:
         ) from None
 
 
+def line_head(root: Path, branch: str | None) -> str:
+    """The commit the next fix builds on: HEAD, or the tip of ``branch`` ([lineage] branch)
+    once it exists (HEAD until the first promotion creates it)."""
+    if branch is None:
+        return head(root)
+    done = _git_maybe(root, "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}^{{commit}}")
+    return done if done else head(root)
+
+
+def _own_branch(root: Path, branch: str | None) -> str | None:
+    """``branch`` unless it is the checked-out one (then fixes go through the working tree)."""
+    if branch is None:
+        return None
+    current = _git_maybe(root, "symbolic-ref", "--quiet", "--short", "HEAD")
+    return None if current == branch else branch
+
+
+def _git_maybe(root: Path, *args: str) -> str:
+    try:
+        return _git(root, *args).strip()
+    except GitError:
+        return ""
+
+
 def candidate_ref(candidate_id: str) -> str:
     return CANDIDATE_REFS + candidate_id
 
@@ -242,17 +266,21 @@ def promote(
     scores: Mapping[str, Any] | None = None,
     *,
     audit_head: tuple[int, str] | None = None,
+    branch: str | None = None,
 ) -> str:
     """Make the candidate (plus ``extra_files``, e.g. regression tests) a commit on the current
     branch and bring the working tree to it; returns the new commit.
 
     The diff is applied to HEAD (three-way when HEAD moved on since the candidate's base).
-    Uncommitted edits in the files it changes make this fail with nothing changed.
+    Uncommitted edits in the files it changes make this fail with nothing changed. With
+    ``branch`` (not the checked-out one) the commit goes on that branch instead, on top of
+    its tip, and the working tree is not touched.
     ``audit_head`` (``AuditLog.head()``: seq and hash of the last audit record) is written as
     trailers, so the log can later be checked against the commit (``AuditLog.verify(repo=)``).
     """
     audit_head = _checked_audit_head(audit_head)
-    parent = head(root)
+    branch = _own_branch(root, branch)
+    parent = line_head(root, branch)
     try:
         _git(root, "rev-parse", "--verify", "--quiet", candidate_ref(candidate.id))
     except GitError:
@@ -262,19 +290,29 @@ def promote(
     )
     body = _message(candidate, message or promotion_message(candidate, scores), audit_head)
     return _commit_on_branch(
-        root, tree, parent, body, "the promoted version",
+        root, tree, parent, body, "the promoted version", branch=branch,
         hint="commit or stash local edits to the files the fix changes, then promote again",
     )  # fmt: skip
 
 
 def _commit_on_branch(
-    root: Path, tree: str, parent: str, message: str, what: str, *, hint: str
+    root: Path, tree: str, parent: str, message: str, what: str, *, hint: str, branch: str | None
 ) -> str:
     """Commit ``tree`` on top of ``parent`` (HEAD) and fast-forward the branch and working
-    tree to it; local edits to the files it changes make this fail with nothing changed."""
+    tree to it; local edits to the files it changes make this fail with nothing changed.
+    With ``branch``: move that branch from ``parent`` to the commit (compare-and-swap, so a
+    concurrent move is refused, never lost), creating it if it does not exist yet."""
     commit = _git(
         root, "commit-tree", tree, "-p", parent, "-F", "-", env=_identity_env(root), stdin=message
     ).strip()
+    if branch is not None:
+        ref = f"refs/heads/{branch}"
+        old = _git_maybe(root, "rev-parse", "--verify", "--quiet", ref)
+        try:
+            _git(root, "update-ref", "-m", f"theseus: {what}", ref, commit, old)
+        except GitError as exc:
+            raise GitError(f"cannot move branch {branch} to {what}: {exc.message}") from None
+        return commit
     try:
         _git(root, "merge", "--ff-only", "--quiet", commit)
     except GitError as exc:
@@ -285,11 +323,13 @@ def _commit_on_branch(
     return commit
 
 
-def revert(root: Path, commit: str, reason: str) -> str:
+def revert(root: Path, commit: str, reason: str, *, branch: str | None = None) -> str:
     """Record that the live service rolled ``commit`` back: a new commit on top of it whose
     code is its parent's, so the branch matches what is served again and the next candidate
-    is not built on the change that was rolled back. HEAD must still be ``commit``."""
-    current = head(root)
+    is not built on the change that was rolled back. HEAD (or ``branch``'s tip) must still
+    be ``commit``."""
+    branch = _own_branch(root, branch)
+    current = line_head(root, branch)
     if current != commit:
         raise GitError(
             f"cannot record the rollback of {commit[:12]}: the branch moved on to {current[:12]}",
@@ -298,17 +338,17 @@ def revert(root: Path, commit: str, reason: str) -> str:
     tree = _git(root, "rev-parse", f"{commit}^^{{tree}}").strip()
     message = f"theseus: roll back {commit[:12]}\n\n{reason}\n\nTheseus-Rollback-Of: {commit}\n"
     return _commit_on_branch(
-        root, tree, commit, message, f"the code before {commit[:12]}",
+        root, tree, commit, message, f"the code before {commit[:12]}", branch=branch,
         hint="commit or stash local edits to the files it changes, then revert by hand",
     )  # fmt: skip
 
 
-def versions(root: Path, limit: int | None = None) -> list[Version]:
-    """Promoted versions on the current branch, newest first."""
-    head(root)
+def versions(root: Path, limit: int | None = None, *, branch: str | None = None) -> list[Version]:
+    """Promoted versions on the current branch (or ``branch``), newest first."""
+    tip = line_head(root, branch)
     fmt = f"%H%x1f%ct%x1f%s%x1f%(trailers:key={TRAILER},valueonly,separator=%x2C)%x1f%(trailers:key=Theseus-Signature,valueonly,separator=%x2C)%x1e"
     found: list[Version] = []
-    for entry in _git(root, "log", f"--format={fmt}", "HEAD").split("\x1e"):
+    for entry in _git(root, "log", f"--format={fmt}", tip).split("\x1e"):
         parts = entry.strip("\n").split("\x1f")
         if len(parts) != 5 or not parts[3].strip():
             continue
