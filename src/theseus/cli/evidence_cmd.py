@@ -98,7 +98,7 @@ def list_cmd(
     code_version: str | None,
     as_json: bool,
 ) -> None:
-    """List failure batches: rank, signature, status, title, count, severity, score, last seen.
+    """List failure batches, ranked: signature, status, title, count and severity, last seen.
 
     Status is open, parked, fixed in <commit> or returned (failing again after its fix);
     `theseus evidence park|unpark|forget SIG` changes it. Wrong answers are grouped by where
@@ -118,16 +118,12 @@ def list_cmd(
                 b.signature,
                 status[b.signature],
                 escape(b.title),
-                b.count,
-                b.severity,
-                f"{b.score:g}",
+                f"{b.count} {b.severity}",
                 _when(b.last_seen),
             )
             for rank, b in enumerate(batches, start=1)
         ]
-        columns = (
-            "rank", "signature", "status", "title", "count", "severity", "score", "last seen",
-        )  # fmt: skip
+        columns = ("rank", "signature", "status", "title", "count", "last seen")
         console.print(table(f"Failure batches ({settings.evidence_path})", columns, rows))
 
     emit(

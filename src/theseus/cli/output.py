@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -28,8 +29,9 @@ project_option = click.option(
 
 
 def error_line(message: str) -> None:
-    """One red line on stderr: the whole error a user sees."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """One red line on stderr: the whole error a user sees (its text never read as markup:
+    an error quoting ``pip install "x[serve]"`` or a user's input must print as it is)."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def print_json(data: Any) -> None:

@@ -127,13 +127,19 @@ def serve(
     .theseus/service.json, so `evolve`, `deploy` and `evidence report` find it on any port.
     Stops cleanly (no worker left) on Ctrl-C or SIGTERM.
     """
-    import uvicorn
+    try:
+        import uvicorn
 
+        from theseus.runtime.http import create_app
+    except ImportError as exc:
+        raise TheseusError(
+            f"theseus serve needs FastAPI and uvicorn, and {exc.name or 'one'} is not installed",
+            hint='pip install "theseus-evolve[serve]" into this environment',
+        ) from None
     from theseus.cli.readiness import port_holder
     from theseus.lineage.audit import AuditLog
     from theseus.runtime.auth import is_loopback, load_admin_token
     from theseus.runtime.discovery import forget_service
-    from theseus.runtime.http import create_app
     from theseus.runtime.supervisor import Supervisor
 
     settings = load_settings(Path(project) if project else None)

@@ -29,6 +29,7 @@ LLMErrorKind = Literal[
     "timeout",
     "bad_response",
     "refused",
+    "not_installed",
 ]
 
 

@@ -67,9 +67,15 @@ def make_client(llm: LLMSettings, *, env: Mapping[str, str] | None = None) -> Ch
     base_url = check_base_url(llm.base_url)
     key = read_key(llm, env)
     # Imported here: each SDK takes a second or more to import, and only a client needs one.
-    from theseus.propose.llm.anthropic_client import AnthropicChatClient
-    from theseus.propose.llm.openai_client import OpenAIChatClient
-
+    try:
+        from theseus.propose.llm.anthropic_client import AnthropicChatClient
+        from theseus.propose.llm.openai_client import OpenAIChatClient
+    except ImportError as exc:
+        raise LLMError(
+            f"the model SDKs are not installed ({exc.name or 'import failed'})",
+            kind="not_installed",
+            hint='pip install "theseus-evolve[llm]" into this environment',
+        ) from None
     kind = AnthropicChatClient if llm.provider == "anthropic" else OpenAIChatClient
     return kind(
         model=llm.model,
