@@ -100,8 +100,9 @@ def test_bad_sessions_is_a_usage_error() -> None:
 
 
 def test_missing_example_is_one_clear_error() -> None:
-    with pytest.raises(DemoError, match="is not installed"):
+    with pytest.raises(DemoError, match="no bundled example 'no_such_agent'") as missing:
         find_example("no_such_agent")
+    assert "support_agent" in missing.value.line()
 
 
 def test_example_is_found_in_the_source_tree() -> None:

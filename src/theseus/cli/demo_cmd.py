@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from theseus.cli.output import console, emit, err_console, json_option, table
-from theseus.demo import DemoResult, run_demo
+from theseus.demo import EXAMPLE, DemoResult, run_demo
 
 
 @click.command()
@@ -41,20 +41,34 @@ from theseus.demo import DemoResult, run_demo
     show_default=True,
     help="Time budget of the evolution cycles.",
 )
+@click.option(
+    "--example",
+    default=EXAMPLE,
+    show_default=True,
+    help="Which bundled example agent: support_agent (a rule-based support bot) or"
+    " travel_agent (an assistant that calls a model: a stand-in model server runs beside it,"
+    " and every fix is verified by replaying the recorded model calls).",
+)
 @json_option
 def demo(
-    workdir: Path | None, sessions: int, seed: int, do_evolve: bool, seconds: float, as_json: bool
+    workdir: Path | None,
+    sessions: int,
+    seed: int,
+    do_evolve: bool,
+    seconds: float,
+    example: str,
+    as_json: bool,
 ) -> None:
-    """Serve the example support agent, record its failures, then evolve them away live.
+    """Serve an example agent, record its failures, then evolve them away live.
 
-    Copies the bundled example agent (a customer-support bot with seven real seeded bugs)
-    into WORKDIR as a git repository with one commit, serves it with `theseus serve` on a
+    Copies the bundled example agent (by default a customer-support bot with seven real
+    seeded bugs) into WORKDIR as a git repository with one commit, serves it with `theseus serve` on a
     free local port, and plays realistic customer conversations against it over HTTP: the
     workers record the agent's exceptions and the traffic's oracle reports wrong answers
     (all in WORKDIR/.theseus/evidence.db). The failures are grouped by signature and printed.
 
-    With --evolve (the default) it then shows two deliberately bad candidates caught (one by
-    policy, one by sandboxed verification), runs evolution cycles for --seconds while lighter
+    With --evolve (the default) it then shows the example's deliberately bad candidates
+    caught (by policy, or by sandboxed verification), runs evolution cycles for --seconds while lighter
     traffic keeps flowing (repair engine, verification, gate, one git commit per fix with
     its regression test, each hot-swapped into the running service and health-watched),
     plays the first traffic again, and prints failures by signature before and after, the
@@ -85,7 +99,7 @@ def demo(
 
         result = run_demo(
             workdir, sessions, seed, on_progress=advance, on_ready=ready,
-            evolve=do_evolve, evolve_seconds=seconds, on_step=step,
+            evolve=do_evolve, evolve_seconds=seconds, on_step=step, example=example,
         )  # fmt: skip
         progress.update(task, description="done")
     emit(result.as_json(), as_json, lambda: _render(result))

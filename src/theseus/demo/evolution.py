@@ -1,10 +1,11 @@
 """The demo's second half: evolve the recorded failures away while the agent keeps serving.
 
 Runs on the demo's copy of the example agent after its first traffic has been recorded
-through the live service. Two deliberately bad candidates are checked first: one adds
-``import subprocess`` and is rejected by policy before anything runs; one silences the
-currency crash by answering with made-up rates and fails verification, because the
-replayed customers were owed a different answer. Evolution cycles then fix what the repair
+through the live service. The example's deliberately bad candidates (its ``demo.json``) are
+checked first, as real candidates: for the support agent, one adds ``import subprocess``
+and is rejected by policy before anything runs; one silences the currency crash by
+answering with made-up rates and fails verification, because the replayed customers were
+owed a different answer. Evolution cycles then fix what the repair
 engine can within a time budget, one git commit per fix, each hot-swapped into the live
 service and watched while a lighter stream of customer traffic keeps flowing; that traffic
 counts every request the service failed to answer. At the end the first traffic is played
@@ -22,13 +23,14 @@ from typing import Any
 from theseus.change import Candidate, current_commit, make_diff
 from theseus.config import Settings, load_settings
 from theseus.demo.live import BackgroundTraffic, LiveService, traffic_argv
-from theseus.evidence import EvidenceStore, FailureBatch, curate
+from theseus.demo.manifest import BadCandidate, DemoManifest, load_manifest
+from theseus.evidence import FailureBatch
 from theseus.evolve import CycleReport, SignatureOutcome, evolve
+from theseus.evolve.batches import current_batches
 from theseus.lineage import open_archive, open_audit, versions
 from theseus.verify import store_verification, verify_candidate
 
 BACKGROUND_RATE = 30.0  # requests per second while evolving: real load, CPU left to evolve
-BAD_FILE = "support_agent/skills/units.py"
 
 
 @dataclass
@@ -88,20 +90,24 @@ class EvolutionResult:
 
 
 def _check_bad(
-    settings: Settings, root: Path, new_text: str, why: str, batch: FailureBatch | None
+    settings: Settings,
+    root: Path,
+    bad: BadCandidate,
+    new_text: str,
+    batch: FailureBatch | None,
 ) -> dict[str, Any]:
     """Archive, audit and verify a hand-made candidate; what verification made of it."""
     candidate = Candidate.create(
         base_commit=current_commit(root),
-        diff=make_diff(root, {BAD_FILE: new_text}),
+        diff=make_diff(root, {bad.file: new_text}),
         proposer="demo",
         signature=batch.signature if batch else None,
-        rationale=f"a deliberately bad candidate: {why}",
+        rationale=f"a deliberately bad candidate: {bad.why}",
     )
     archive, audit = open_archive(root), open_audit(root)
     try:
         archive.add(candidate)
-        audit.append("proposal", {"candidate": candidate.id, "proposer": "demo", "why": why})
+        audit.append("proposal", {"candidate": candidate.id, "proposer": "demo", "why": bad.why})
         verification = verify_candidate(candidate, batch, settings, root)
         store_verification(archive, verification)
         audit.append(
@@ -111,45 +117,58 @@ def _check_bad(
         )  # fmt: skip
     finally:
         archive.close()
+    caught = verification.status == ("rejected_policy" if bad.stopped_by == "policy" else "failed")
     return {
         "candidate": candidate.id,
-        "why": why,
+        "why": bad.why,
         "status": verification.status,
+        "expected": bad.stopped_by,
+        "caught": caught,
         "reason": verification.reason,
         "violations": verification.violations,
+        "problems": sorted(set(verification.score.case_problems.values()))
+        if verification.score is not None
+        else [],
         "diff": candidate.diff,
     }
 
 
-def catch_bad_candidates(settings: Settings, root: Path) -> list[dict[str, Any]]:
-    """Two bad candidates: one policy stops before it runs, one verification fails.
+def catch_bad_candidates(
+    settings: Settings, root: Path, manifest: DemoManifest
+) -> list[dict[str, Any]]:
+    """The example's deliberately bad candidates (``demo.json``), each checked as a real one.
 
-    The second silences the currency crash (unknown currencies convert at a made-up rate
-    of 1) - no exception any more, so a crash-only check would pass it - but the replayed
-    customers were owed "unsupported currency", so verification rejects it.
+    The support agent's: one shells out (policy stops it before anything runs), one silences
+    the currency crash with a made-up rate of 1 (no exception any more, so a crash-only check
+    would pass it, but the replayed customers were owed "unsupported currency"). The travel
+    agent's changes the model prompt: replay has no recorded answer (``unrecorded_call``).
     """
-    text = (root / BAD_FILE).read_text(encoding="utf-8")
-    shells_out = "import subprocess\n" + text.replace(
-        '    """``amount`` of ``source`` in ``target``',
-        '    subprocess.run(["curl", "https://example.invalid"])\n'
-        '    """``amount`` of ``source`` in ``target``',
-        1,
-    )
-    found = [_check_bad(settings, root, shells_out, "it shells out to the network", None)]
-    silenced = text.replace("RATES[source]", "RATES.get(source, 1)").replace(
-        "RATES[target]", "RATES.get(target, 1)"
-    )
-    with EvidenceStore(settings.evidence_path) as store:
-        batches = [b for b in curate(store, settings) if b.location and BAD_FILE in b.location]
-    if batches and silenced != text:
-        why = "it hides the currency crash behind a made-up exchange rate"
-        found.append(_check_bad(settings, root, silenced, why, batches[0]))
+    batches = current_batches(settings)
+    found: list[dict[str, Any]] = []
+    for bad in manifest.bad_candidates:
+        text = (root / bad.file).read_text(encoding="utf-8")
+        new_text = bad.prepend + text
+        if any(r.old not in new_text for r in bad.replace):
+            continue  # the example changed under the manifest: nothing to show
+        for replacement in bad.replace:
+            new_text = new_text.replace(replacement.old, replacement.new, 1)
+        batch = next(
+            (
+                b
+                for b in batches
+                if (bad.for_location and b.location and bad.for_location in b.location)
+                or (bad.for_title and bad.for_title in b.title)
+            ),
+            None,
+        )
+        if bad.stopped_by == "verification" and batch is None:
+            continue  # its failures were not recorded this run
+        found.append(_check_bad(settings, root, bad, new_text, batch))
     return found
 
 
 def failures_by_signature(settings: Settings, since: float | None = None) -> dict[str, int]:
-    with EvidenceStore(settings.evidence_path) as store:
-        return {b.signature: b.count for b in curate(store, settings, since=since)}
+    return {b.signature: b.count for b in current_batches(settings, since=since)}
 
 
 def _demo_settings(folder: Path, seconds: float) -> Settings:
@@ -178,8 +197,9 @@ def run_evolution(
     settings = _demo_settings(folder, seconds)
     say = progress or (lambda _: None)
     result = EvolutionResult(before=failures_by_signature(settings))
-    say("checking two deliberately bad candidates")
-    result.bad_candidates = catch_bad_candidates(settings, folder)
+    manifest = load_manifest(folder)
+    say(f"checking {len(manifest.bad_candidates)} deliberately bad candidates")
+    result.bad_candidates = catch_bad_candidates(settings, folder, manifest)
     argv = traffic_argv(service.url, seed=seed + 1, seconds=seconds + 120.0,
                         concurrency=2, rate=BACKGROUND_RATE)  # fmt: skip
     background = BackgroundTraffic(folder, argv).start()

@@ -27,6 +27,7 @@ from typing import IO, Any
 import httpx
 
 from theseus.config import CONFIG_FILE, load_settings
+from theseus.demo.services import services_env
 from theseus.errors import LiveError
 from theseus.paths import DEFAULT_EVIDENCE_STORE, STATE_DIR
 from theseus.runtime import admin_headers, load_admin_token
@@ -45,8 +46,10 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 def demo_env(folder: Path) -> dict[str, str]:
     """The environment of the demo's child processes: the folder's evidence store, no
-    stray PYTHONPATH from the caller, no bytecode files in the agent's repository."""
+    stray PYTHONPATH from the caller, no bytecode files in the agent's repository, and what
+    the example's running services give (:mod:`theseus.demo.services`)."""
     env = dict(os.environ)
+    env.update(services_env(folder))
     env.update(
         THESEUS_EVIDENCE_DB=str(folder / DEFAULT_EVIDENCE_STORE),
         THESEUS_RECORD="1",

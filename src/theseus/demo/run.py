@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from theseus.demo.evolution import EvolutionResult, run_evolution
-from theseus.demo.live import free_port, run_traffic, serving, traffic_argv
-from theseus.demo.workdir import curate_workdir, prepare_workdir
+from theseus.demo.live import demo_env, free_port, run_traffic, serving, traffic_argv
+from theseus.demo.manifest import load_manifest
+from theseus.demo.services import running_services
+from theseus.demo.workdir import EXAMPLE, curate_workdir, find_example, prepare_workdir
 from theseus.evidence import FailureBatch
 
 TRAFFIC_CONCURRENCY = 4
@@ -43,9 +45,11 @@ class DemoResult:
     commit: str = ""
     batches: list[FailureBatch] = field(default_factory=list)
     evolution: EvolutionResult | None = None
+    example: str = EXAMPLE
 
     def as_json(self) -> dict[str, Any]:
         data = {
+            "example": self.example,
             "workdir": str(self.workdir),
             "commit": self.commit,
             "sessions": self.sessions,
@@ -86,14 +90,21 @@ def run_demo(
     evolve: bool = False,
     evolve_seconds: float = 135.0,
     on_step: Callable[[str], None] | None = None,
+    example: str = EXAMPLE,
 ) -> DemoResult:
     """Copy, commit, serve, drive traffic over HTTP, curate; with ``evolve`` also the
-    evolution half (:func:`theseus.demo.evolution.run_evolution`) within ``evolve_seconds``."""
+    evolution half (:func:`theseus.demo.evolution.run_evolution`) within ``evolve_seconds``.
+    ``example`` names the bundled example; the services its ``demo.json`` lists (a stand-in
+    model server) run for the whole demo."""
     port = free_port()
-    folder, commit = prepare_workdir(workdir, port=port)
+    folder, commit = prepare_workdir(workdir, find_example(example), port=port)
     if on_ready is not None:
         on_ready(folder)
-    with serving(folder, port) as service:
+    manifest = load_manifest(folder)
+    with (
+        running_services(folder, manifest.services, demo_env(folder)),
+        serving(folder, port) as service,
+    ):
         argv = traffic_argv(
             service.url, seed=seed, sessions=sessions, concurrency=TRAFFIC_CONCURRENCY
         )
@@ -119,4 +130,5 @@ def run_demo(
                 seconds=evolve_seconds,
                 progress=on_step,
             )
+    result.example = example
     return result

@@ -17,7 +17,8 @@ import theseus
 from theseus.config import load_settings
 from theseus.demo.live import run_traffic, traffic_argv
 from theseus.errors import DemoError
-from theseus.evidence import EvidenceStore, FailureBatch, curate
+from theseus.evidence import FailureBatch
+from theseus.evolve.batches import current_batches
 from theseus.paths import STATE_DIR
 
 EXAMPLE = "support_agent"
@@ -26,10 +27,29 @@ _GITIGNORE = f"__pycache__/\n*.pyc\n{STATE_DIR}/\n.pytest_cache/\n.theseus_repla
 _GIT_IDENTITY = ["-c", "user.name=Theseus demo", "-c", "user.email=demo@theseus.invalid"]
 
 
+def _example_roots() -> list[Path]:
+    package = Path(theseus.__file__).resolve().parent
+    return [package / "_examples", package.parents[1] / "examples"]
+
+
+def example_names() -> list[str]:
+    """The bundled examples (folders with a theseus.toml), sorted."""
+    found = {
+        folder.name
+        for root in _example_roots()
+        if root.is_dir()
+        for folder in root.iterdir()
+        if (folder / "theseus.toml").is_file()
+    }
+    return sorted(found)
+
+
 def find_example(name: str = EXAMPLE) -> Path:
     """The bundled example: ``theseus/_examples`` in a wheel, else ``examples/`` of a checkout."""
-    package = Path(theseus.__file__).resolve().parent
-    candidates = [package / "_examples" / name, package.parents[1] / "examples" / name]
+    if name not in example_names():
+        known = ", ".join(example_names()) or "none"
+        raise DemoError(f"no bundled example {name!r}", hint=f"the examples are: {known}")
+    candidates = [root / name for root in _example_roots()]
     for folder in candidates:
         if (folder / "theseus.toml").is_file():
             return folder
@@ -65,7 +85,7 @@ def prepare_workdir(
         raise DemoError(f"cannot copy the example agent to {target}: {exc}") from exc
     _git(target, "init", "-q")
     _git(target, "add", "-A")
-    _git(target, *_GIT_IDENTITY, "commit", "-q", "-m", "The example support agent, as shipped")
+    _git(target, *_GIT_IDENTITY, "commit", "-q", "-m", f"The example {source.name}, as shipped")
     return target, _git(target, "rev-parse", "HEAD").strip()
 
 
@@ -96,7 +116,6 @@ def record_in_process(workdir: Path, sessions: int, seed: int) -> dict[str, Any]
 
 
 def curate_workdir(workdir: Path) -> list[FailureBatch]:
-    """The failure batches of the demo's evidence, highest score first."""
-    settings = load_settings(workdir / "theseus.toml")
-    with EvidenceStore(settings.evidence_path) as store:
-        return curate(store, settings)
+    """The failure batches of the demo's evidence, highest score first (as `evolve` sees
+    them: wrong answers split by execution path)."""
+    return current_batches(load_settings(workdir / "theseus.toml"))
