@@ -9,6 +9,10 @@ requests) replayed against the final version, failures before vs after.
     .venv/bin/python benchmarks/demo_bench.py --runs 5
     .venv/bin/python benchmarks/demo_bench.py --load 2    # 2 CPU-burning processes beside it
     .venv/bin/python benchmarks/demo_bench.py --from-json A.json B.json   # only render
+    .venv/bin/python benchmarks/demo_bench.py --example travel_agent   # the model-calling one
+
+Besides fixes it reports the time from the demo's start to the first correct fix serving
+live (its health watch passed) and the share of promoted fixes that are the reference fix.
 """
 
 from __future__ import annotations
@@ -27,7 +31,13 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SEEDED = ROOT / "examples" / "support_agent" / "seeded_bugs.json"
+EXAMPLE = "support_agent"
+
+
+def seeded_bugs(example: str) -> list[dict[str, Any]]:
+    path = ROOT / "examples" / example / "seeded_bugs.json"
+    bugs: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
+    return bugs
 
 
 def burners(count: int) -> list[subprocess.Popen[bytes]]:
@@ -35,23 +45,23 @@ def burners(count: int) -> list[subprocess.Popen[bytes]]:
     return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(count)]
 
 
-def run_once(seconds: int | None, load: int = 0) -> dict[str, Any]:
+def run_once(seconds: int | None, load: int = 0, example: str = EXAMPLE) -> dict[str, Any]:
     """One `theseus demo --json` in a fresh folder, with its wall time and final code, with
     ``load`` CPU-burning processes running beside it the whole time."""
     hogs = burners(load)
     try:
-        return _run_once(seconds)
+        return _run_once(seconds, example)
     finally:
         for hog in hogs:
             hog.kill()
             hog.wait()
 
 
-def _run_once(seconds: int | None) -> dict[str, Any]:
+def _run_once(seconds: int | None, example: str) -> dict[str, Any]:
     theseus = Path(sys.executable).parent / "theseus"
     with tempfile.TemporaryDirectory(prefix="theseus-demo-bench-") as tmp:
         workdir = Path(tmp) / "demo"
-        argv = [str(theseus), "demo", "--workdir", str(workdir), "--json"]
+        argv = [str(theseus), "demo", "--workdir", str(workdir), "--json", "--example", example]
         if seconds is not None:
             argv += ["--seconds", str(seconds)]
         began = time.monotonic()
@@ -63,7 +73,7 @@ def _run_once(seconds: int | None) -> dict[str, Any]:
         data["wall_seconds"] = round(wall, 1)
         data["final_code"] = {
             bug["file"]: (workdir / bug["file"]).read_text(encoding="utf-8")
-            for bug in json.loads(SEEDED.read_text(encoding="utf-8"))
+            for bug in seeded_bugs(example)
         }
     return data
 
@@ -74,7 +84,7 @@ def seeded_outcomes(run: dict[str, Any]) -> list[tuple[str, str]]:
     not fixed."""
     outcomes = []
     titles = [fix["title"] for fix in run["fixes"]]
-    for bug in json.loads(SEEDED.read_text(encoding="utf-8")):
+    for bug in seeded_bugs(run.get("example", EXAMPLE)):
         code = run["final_code"][bug["file"]]
         promoted = any(
             t.startswith(bug["symptom"])
@@ -99,10 +109,19 @@ def _changed_lines(diff: str) -> str:
     return "<br>".join(f"`{line.strip()}`" for line in lines[:4]).replace("|", "\\|")
 
 
+def _median(values: list[float]) -> str:
+    return f"{statistics.median(values):.0f} s" if values else "none"
+
+
 def render(runs: list[dict[str, Any]], load: int = 0) -> str:
     walls = [r["wall_seconds"] for r in runs]
     fixed = [r["fixed"] for r in runs]
     last = runs[-1]
+    example = last.get("example", EXAMPLE)
+    total = len(seeded_bugs(example))
+    firsts = [r["first_live_fix_seconds"] for r in runs if r.get("first_live_fix_seconds")]
+    reference = sum(o == "reference fix" for r in runs for _, o in seeded_outcomes(r))
+    differently = sum(o == "fixed differently" for r in runs for _, o in seeded_outcomes(r))
     rows = []
     for n, r in enumerate(runs, start=1):
         live = r["live"]
@@ -125,20 +144,27 @@ def render(runs: list[dict[str, Any]], load: int = 0) -> str:
     return (
         "\n".join(
             [
-                "# The demo, end to end",
+                f"# The demo, end to end: {example}",
                 "",
                 f"Command: `.venv/bin/python benchmarks/demo_bench.py --runs {len(runs)}"
-                f"{f' --load {load}' if load else ''}` (each run: "
-                "`theseus demo --workdir NEW --json`, 200 sessions, seed 7, the default evolution "
-                "budget).",
+                f"{f' --load {load}' if load else ''}"
+                f"{f' --example {example}' if example != EXAMPLE else ''}` (each run: "
+                f"`theseus demo --example {example} --workdir NEW --json`, 200 sessions, seed 7,"
+                " the default evolution budget).",
                 f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python "
                 f"{platform.python_version()}; "
                 + (f"{load} CPU-burning processes beside it the whole time." if load else "quiet."),
                 "",
                 f"Median wall time **{statistics.median(walls):.0f} s** (target: under 180 s; "
                 f"runs {', '.join(str(w) for w in walls)}). Median seeded bugs fixed, promoted and "
-                f"hot-swapped: **{statistics.median(fixed):g}** of 7 (target 4; runs "
+                f"hot-swapped: **{statistics.median(fixed):g}** of {total} (runs "
                 f"{', '.join(str(f) for f in fixed)}).",
+                "",
+                f"Demo start to the first correct fix serving live (its health watch passed):"
+                f" median **{_median(firsts)}** (runs "
+                f"{', '.join(str(r.get('first_live_fix_seconds')) for r in runs)}). Promoted"
+                f" fixes that are the reference fix: **{reference} of {reference + differently}**"
+                f" ({differently} fixed differently).",
                 "",
                 "Same recorded traffic replayed against the final version: failures before -> after.",
                 "",
@@ -177,15 +203,19 @@ def main() -> int:
     parser.add_argument("--from-json", type=Path, nargs="+", help="render saved runs")
     parser.add_argument("--save", type=Path, help="also write each run's JSON into this folder")
     parser.add_argument("--load", type=int, default=0, help="CPU-burning processes beside it")
-    parser.add_argument("--out", type=Path, default=HERE / "results" / "demo.md")
+    parser.add_argument("--example", default=EXAMPLE, help="bundled example (support_agent)")
+    parser.add_argument("--out", type=Path, default=None, help="default results/demo[_NAME].md")
     args = parser.parse_args()
+    if args.out is None:
+        suffix = "" if args.example == EXAMPLE else f"_{args.example}"
+        args.out = HERE / "results" / f"demo{suffix}.md"
     if args.from_json:
         runs = [json.loads(p.read_text(encoding="utf-8")) for p in args.from_json]
     else:
         runs = []
         for n in range(1, args.runs + 1):
             print(f"run {n}/{args.runs} ...", flush=True)
-            runs.append(run_once(args.seconds, args.load))
+            runs.append(run_once(args.seconds, args.load, args.example))
             if args.save:
                 args.save.mkdir(parents=True, exist_ok=True)
                 (args.save / f"demo-{n}.json").write_text(json.dumps(runs[-1]), encoding="utf-8")

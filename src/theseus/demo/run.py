@@ -15,6 +15,8 @@ committed with its regression test and hot-swapped into the running service.
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +28,7 @@ from theseus.demo.manifest import load_manifest
 from theseus.demo.services import running_services
 from theseus.demo.workdir import EXAMPLE, curate_workdir, find_example, prepare_workdir
 from theseus.evidence import FailureBatch
+from theseus.lineage import open_audit
 
 TRAFFIC_CONCURRENCY = 4
 
@@ -46,10 +49,12 @@ class DemoResult:
     batches: list[FailureBatch] = field(default_factory=list)
     evolution: EvolutionResult | None = None
     example: str = EXAMPLE
+    first_live_fix_seconds: float | None = None
 
     def as_json(self) -> dict[str, Any]:
         data = {
             "example": self.example,
+            "first_live_fix_seconds": self.first_live_fix_seconds,
             "workdir": str(self.workdir),
             "commit": self.commit,
             "sessions": self.sessions,
@@ -96,6 +101,7 @@ def run_demo(
     evolution half (:func:`theseus.demo.evolution.run_evolution`) within ``evolve_seconds``.
     ``example`` names the bundled example; the services its ``demo.json`` lists (a stand-in
     model server) run for the whole demo."""
+    began = time.time()
     port = free_port()
     folder, commit = prepare_workdir(workdir, find_example(example), port=port)
     if on_ready is not None:
@@ -131,4 +137,16 @@ def run_demo(
                 progress=on_step,
             )
     result.example = example
+    result.first_live_fix_seconds = _first_live_fix(folder, began)
     return result
+
+
+def _first_live_fix(folder: Path, began: float) -> float | None:
+    """Seconds from the demo's start to the end of the first health watch a fix passed
+    (the first correct fix serving live), from the audit log; None when none did."""
+    for record in open_audit(folder).records():
+        payload = record.get("payload") or {}
+        if record.get("kind") == "health" and payload.get("verdict") == "healthy":
+            when = dt.datetime.fromisoformat(str(record["time"])).timestamp()
+            return round(when - began, 1)
+    return None

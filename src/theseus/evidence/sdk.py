@@ -22,6 +22,12 @@ makes the *outermost* ``@task`` call in the block use that id, once; nested task
 calls in the same block get fresh ids, so no two records ever share one. The id is checked
 (hex digits, optionally dash-separated like a uuid, 8 to 64 characters) when ``session`` is
 called, so a bad one cannot reach the store (the rules live in :mod:`.context`).
+
+Each record also carries the task's outbound calls (``TaskRecord.calls``): every model,
+httpx, requests and ``@theseus.tool`` call made inside it, in order (:mod:`.calls`). They
+belong to the *outermost* recording task, the entrypoint that replay runs again; a nested
+``@task`` keeps its own list as well, numbered from 0 within it, since it may become a replay
+case of its own. A task that made no calls records ``calls == []``.
 """
 
 from __future__ import annotations
@@ -30,15 +36,17 @@ import functools
 import inspect
 import logging
 import os
+import threading
 import time
-import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, ParamSpec, TypeVar, overload
 
 from theseus._jsonvalue import to_json_safe
-from theseus.config import SEVERITY_WEIGHT
 from theseus.errors import EvidenceError
+from theseus.evidence.calls.record import Handle
+from theseus.evidence.calls.record import begin as begin_calls
 from theseus.evidence.capture import DEFAULT_STORE, code_version, error_info, project_for
 from theseus.evidence.context import (
     AssignedTask,
@@ -48,8 +56,9 @@ from theseus.evidence.context import (
     session_id_var,
     task_id_var,
 )
+from theseus.evidence.expectations import NO_EXPECTED, make_report
 from theseus.evidence.recorder import Recorder, take_relayed
-from theseus.evidence.records import FailureReport, TaskRecord
+from theseus.evidence.records import RecordedCall, TaskRecord
 
 __all__ = [
     "AssignedTask",
@@ -109,6 +118,30 @@ _resolved: dict[tuple[str | None, Path | None, str, str | None], Path] = {}
 _writer = Recorder()
 
 
+class _RecentTasks:
+    """The last few hundred tasks this process recorded, so ``report_failure`` can check an
+    expected value against the reply it is about (a dict insert per call; no copies)."""
+
+    SIZE = 512
+
+    def __init__(self) -> None:
+        self._tasks: OrderedDict[str, TaskRecord] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, record: TaskRecord) -> None:
+        with self._lock:
+            self._tasks[record.id] = record
+            if len(self._tasks) > self.SIZE:
+                self._tasks.popitem(last=False)
+
+    def get(self, task_id: str) -> TaskRecord | None:
+        with self._lock:
+            return self._tasks.get(task_id)
+
+
+_recent = _RecentTasks()
+
+
 class _TaskMeta:
     """What is known about a decorated function before it is first called."""
 
@@ -156,7 +189,7 @@ class _TaskMeta:
 class _Call:
     """One call in flight: its input is captured at the start, before the agent can mutate it."""
 
-    __slots__ = ("id", "input", "meta", "session", "start", "started_at")
+    __slots__ = ("calls", "id", "input", "meta", "recorded", "session", "start", "started_at")
 
     def __init__(self, meta: _TaskMeta, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         self.meta = meta
@@ -168,11 +201,21 @@ class _Call:
             self.session = meta.session_of(args, kwargs)
         except Exception as exc:
             _writer.warn("capture", exc)
+        self.recorded: list[RecordedCall] = []
+        self.calls: Handle | None = begin_calls(_writer.warn)  # never raises: warns
         self.started_at = time.time()
         self.start = time.perf_counter()
 
+    def end_calls(self) -> list[RecordedCall]:
+        """Stop recording this task's calls (once) and give them; the scope is restored."""
+        handle, self.calls = self.calls, None
+        if handle is not None:
+            self.recorded = handle.end()
+        return self.recorded
+
     def finish(self, output: Any = None, exc: BaseException | None = None) -> None:
         duration_ms = (time.perf_counter() - self.start) * 1000.0
+        calls = self.end_calls()
         try:
             root, store = self.meta.project
             record = TaskRecord.model_construct(
@@ -186,11 +229,13 @@ class _Call:
                 code_version=code_version(root),
                 started_at=self.started_at,
                 idempotent=self.meta.idempotent,
+                calls=calls,
             )
             path = _store_path(root, store)
         except Exception as capture_error:
             _writer.warn("capture", capture_error)
             return
+        _recent.put(record)
         if _writer.write_task(path, record):
             _writer.remember(self.id, path)
 
@@ -217,6 +262,7 @@ def _wrap(fn: Callable[..., Any], idempotent: bool, name: str | None) -> Callabl
                 raise
             finally:
                 task_id_var.reset(token)
+                call.end_calls()
             call.finish(result)
             return result
 
@@ -240,6 +286,7 @@ def _wrap(fn: Callable[..., Any], idempotent: bool, name: str | None) -> Callabl
             raise
         finally:
             task_id_var.reset(token)
+            call.end_calls()
         call.finish(result)
         return result
 
@@ -282,39 +329,29 @@ def report_failure(
 ) -> str:
     """Record a semantic failure of task ``task_id`` after the fact; returns the report id.
 
-    ``expected`` (when given, even as None) becomes the replay oracle for that task. A wrong
-    ``severity`` or an empty ``kind`` is a programming error and raises EvidenceError; a store
-    that cannot be written is one logged warning, as for ``@task``.
+    ``expected`` (when given, even as None) becomes the replay oracle for that task: the
+    right reply, or a matcher (``theseus.partial({...})``, ``theseus.regex(...)``, ...). A
+    report that could never be used raises EvidenceError (one line), as a programming error
+    does (a wrong ``severity``, an empty ``kind``): a malformed matcher, or, when this process
+    recorded the task, an exact object with only some of the reply's keys (use
+    ``theseus.partial``) or the answer the task already gave. A store that cannot be written
+    is one logged warning, as for ``@task``.
     """
-    if severity not in SEVERITY_WEIGHT:
-        raise EvidenceError(
-            f"report_failure: severity {severity!r} is not one of {', '.join(SEVERITY_WEIGHT)}",
-            hint="pass one of those",
-        )
-    if not isinstance(kind, str) or not kind.strip():
-        raise EvidenceError(
-            "report_failure: kind must be a non-empty string such as 'wrong_answer'"
-        )
-    if not isinstance(task_id, str) or not task_id:
-        raise EvidenceError("report_failure: task_id must be the id of a recorded task")
-    report_id = uuid.uuid4().hex
+    report = make_report(
+        task_id,
+        kind=kind,
+        expected=NO_EXPECTED if expected is OMITTED else expected,
+        note=note,
+        severity=severity,
+        task=_recent.get(task_id),
+    )
     if not _recording():
-        return report_id
+        return report.id
     try:
-        report = FailureReport(
-            id=report_id,
-            task_id=task_id,
-            kind=kind.strip(),
-            expected=None if expected is OMITTED else to_json_safe(expected),
-            has_expected=expected is not OMITTED,
-            note=str(note),
-            severity=severity,  # checked above
-            created_at=time.time(),
-        )
         path = _report_path(task_id)
     except Exception as exc:
         _writer.warn("capture", exc)
-        return report_id
+        return report.id
     if path is None:
         _writer.warn(
             "report",
@@ -325,9 +362,9 @@ def report_failure(
                 " use `theseus evidence report` / POST /tasks/{id}/reports",
             ),
         )
-        return report_id
+        return report.id
     _writer.write_report(path, report)
-    return report_id
+    return report.id
 
 
 def _report_path(task_id: str) -> Path | None:
@@ -350,6 +387,7 @@ def _reset_for_tests() -> None:
     _writer.task_paths.clear()
     _writer.last_path = None
     _writer._warned.clear()
+    _recent._tasks.clear()
     take_relayed()
     project_for.cache_clear()
     configure()

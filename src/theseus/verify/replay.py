@@ -83,9 +83,22 @@ def _recorded_calls(case):
         return contextlib.nullcontext(None)
     from theseus.evidence.calls import ForwardClient, replay_calls
 
+    # The model SDKs refuse to build a client without a key; replay sends nothing anywhere,
+    # and the sandbox never holds the real one.
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+        os.environ.setdefault(name, "theseus-replay-holds-no-key")
+
     socket_path = os.environ.get("THESEUS_CALL_FORWARD_SOCKET")
     forward = ForwardClient(socket_path) if UNRECORDED == "forward" and socket_path else None
     return replay_calls(case["calls"], unrecorded=UNRECORDED, forward=forward)
+
+
+def _unrecorded(calls):
+    if calls is not None and calls.unrecorded:
+        first = calls.unrecorded[0]
+        why = first.get("reason") or "not_recorded"
+        _fail("unrecorded_call", f"{{first['kind']}} call {{first['target']}} is not in the"
+              f" recording ({{why}}; {{len(calls.unrecorded)}} unrecorded)")
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
@@ -97,16 +110,17 @@ def {test_function}(case):
     watch = ReturnTypeWatch(_ROOT, oracle.get("typed_frames") or [])
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.setitimer(signal.ITIMER_REAL, CASE_TIMEOUT)
+    calls = None
     try:
         with _recorded_calls(case) as calls, watch:
             result = function(*args, **kwargs)
+    except Exception:
+        _unrecorded(calls)  # the cause, when the agent failed on a call replay could not serve
+        raise
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
-    if calls is not None and calls.unrecorded:
-        first = calls.unrecorded[0]
-        _fail("unrecorded_call", f"{{first['kind']}} call {{first['target']}} is not in the"
-              f" recording ({{len(calls.unrecorded)}} unrecorded)")
+    _unrecorded(calls)
     got = to_json_safe(result)
     if oracle["kind"] == "expected":
         problem = mismatch(oracle["expected"], got, resolve=_resolve)
@@ -295,7 +309,26 @@ def run_replay(
         argv.append("-x")
     count = max(1, len(module.node_to_task))
     timeout = min(settings.verify.timeout, count * settings.replay.case_timeout + 60.0)
-    return run_checks(argv, workspace, settings, timeout=timeout, structured=True)
+    if settings.replay.unrecorded != "forward" or not settings.replay.forward_url:
+        return run_checks(argv, workspace, settings, timeout=timeout, structured=True)
+    from theseus.evidence.calls import CallForwarder
+
+    # The sandbox has no network: the one way out is this socket in its own workspace, to
+    # the one configured endpoint (the forwarder refuses any other), and each answer is
+    # recorded with the run. The sandbox's uid is not ours, so the socket is open to it;
+    # only the sandbox and we can reach the workspace folder.
+    socket_path = workspace / WORK_DIR / f"forward-{os.getpid()}.sock"
+    with CallForwarder(settings.replay.forward_url, str(socket_path), mode=0o666) as forwarder:
+        run = run_checks(
+            argv,
+            workspace,
+            settings,
+            timeout=timeout,
+            structured=True,
+            env={"THESEUS_CALL_FORWARD_SOCKET": str(socket_path)},
+        )
+        run.forwarded_calls = list(forwarder.forwarded)
+    return run
 
 
 def json_text(cases: Sequence[ReplayCase]) -> str:

@@ -35,6 +35,9 @@ class Score(BaseModel):
     unrecorded_calls: list[str] = Field(
         default_factory=list, description="task ids whose replay made a call not recorded"
     )
+    forwarded_calls: int = Field(
+        default=0, description="unrecorded calls forwarded to [replay] forward_url"
+    )
     tests_passed: int = 0
     tests_failed: int = 0
     tests_errors: int = Field(default=0, description="errors, timeouts and crashes")
@@ -79,6 +82,7 @@ def compute_score(
     if replay is not None:
         outcomes.update(replay.outcomes())
         score.backend = replay.backend
+        score.forwarded_calls = len(replay.forwarded_calls)
     for node, task in node_to_task.items():
         outcome = outcomes.get(node, "not_run")
         held_out = task in holdout

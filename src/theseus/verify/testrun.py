@@ -19,7 +19,7 @@ import shlex
 import sys
 import uuid
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -78,6 +78,10 @@ class CheckRun(BaseModel):
     collection_errors: list[str] = Field(default_factory=list)
     reason: str = Field(default="", description="why the run as a whole did not succeed")
     backend: str = ""
+    forwarded_calls: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="calls the recording lacked that went to [replay] forward_url, recorded",
+    )
     structured: bool = Field(default=True, description="per-test outcomes (pytest) or exit code")
     output_tail: str = ""
 
@@ -232,12 +236,14 @@ def run_checks(
     *,
     timeout: float,
     structured: bool | None = None,
+    env: dict[str, str] | None = None,
 ) -> CheckRun:
-    """Run ``argv`` in the sandbox at ``workspace``; per-test outcomes when it is pytest."""
+    """Run ``argv`` in the sandbox at ``workspace``; per-test outcomes when it is pytest.
+    ``env`` adds to the checks' environment (e.g. the call forwarder's socket)."""
     structured = is_pytest(argv) if structured is None else structured
     work = workspace / WORK_DIR
     work.mkdir(exist_ok=True)
-    extra: dict[str, str] = {}
+    extra: dict[str, str] = dict(env or {})
     report = work / f"report-{uuid.uuid4().hex}.jsonl"
     if structured:
         argv = [*argv, "-p", install_plugin(work), "-p", "no:cacheprovider"]
