@@ -51,11 +51,27 @@ def test_host_secrets_are_not_there(ws: Path) -> None:
         """
         import os
         for path in ("/etc/shadow", "/etc/gshadow", "/etc/sudoers", "/root/.bash_history",
-                     "/root/.ssh", "/home", "/run", "/var/run", "/var/lib", "/etc/ssh"):
+                     "/root/.ssh", "/home", "/run", "/var/run", "/var/lib", "/etc/ssh",
+                     "/etc/ssl/private"):
             print(path, os.path.exists(path))
         """,
     )
     assert all(line.endswith("False") for line in seen.splitlines()), seen
+
+
+@pytest.mark.skipif(not Path("/etc/ssl/certs").is_dir(), reason="no CA certificates here")
+def test_the_public_ca_certificates_are_there_for_tls_clients(ws: Path) -> None:
+    # an agent calling a model over HTTPS needs them; SSL_CERT_DIR often points here
+    seen = attack(
+        ws,
+        """
+        import os, ssl
+        print(os.path.isdir("/etc/ssl/certs") and bool(os.listdir("/etc/ssl/certs")))
+        ssl.create_default_context(capath="/etc/ssl/certs")
+        print("tls ok")
+        """,
+    )
+    assert seen.splitlines() == ["True", "tls ok"]
 
 
 @as_root

@@ -52,6 +52,10 @@ ETC_FILES = (
     "services",
     "os-release",
     "debian_version",
+    # The public CA certificates (never /etc/ssl as a whole: /etc/ssl/private holds keys).
+    # An agent that calls a model over HTTPS needs them, and an environment that points
+    # SSL_CERT_FILE / SSL_CERT_DIR here makes every TLS client fail to start without them.
+    "ssl/certs",
 )
 
 # Never bound as a whole, even when they are on the import path: too broad to expose.
