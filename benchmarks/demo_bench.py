@@ -91,7 +91,9 @@ def seeded_outcomes(run: dict[str, Any]) -> list[tuple[str, str]]:
             and (bug["symptom"].startswith("wrong_") or bug["function"] in t)
             for t in titles
         )
-        if bug["fixed"] in code and bug["original"] not in code:
+        # a guard inserted above a line keeps that line: its fix contains its original
+        gone = bug["original"] not in code or bug["original"] in bug["fixed"]
+        if bug["fixed"] in code and gone:
             outcomes.append((bug["id"], "reference fix"))
         elif promoted:
             outcomes.append((bug["id"], "fixed differently"))

@@ -61,6 +61,8 @@ def test_a_service_runs_while_needed_and_gives_its_environment(tmp_path: Path) -
 
 def test_a_service_that_dies_at_start_is_one_line(tmp_path: Path) -> None:
     service = Service(name="model", argv=["{python}", "-c", "raise SystemExit('no model')"])
-    with pytest.raises(DemoError, match="the example's model service did not start: no model"):
-        with running_services(tmp_path, [service], dict(os.environ)):
-            pass
+    with (
+        pytest.raises(DemoError, match="the example's model service did not start: no model"),
+        running_services(tmp_path, [service], dict(os.environ)),
+    ):
+        pass

@@ -79,7 +79,7 @@ class Model:
         self.seen: list[str] = []
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(handler) -> None:  # noqa: N805 - the handler's self
+            def do_POST(handler) -> None:
                 body = json.loads(handler.rfile.read(int(handler.headers["Content-Length"])))
                 prompt = body["messages"][-1]["content"]
                 self.seen.append(prompt)
@@ -94,7 +94,7 @@ class Model:
                 handler.end_headers()
                 handler.wfile.write(data)
 
-            def log_message(handler, *args: Any) -> None:  # noqa: N805
+            def log_message(handler, *args: Any) -> None:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -142,7 +142,7 @@ def bot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
             store.add_report(
                 make_report(
                     task.id, expected={"$theseus": "partial", "value": {"words": right}}, task=task
-                )  # fmt: skip
+                )
             )
     model.stop()  # from here on nothing answers: replay must not need it
     yield root

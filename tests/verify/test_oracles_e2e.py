@@ -285,7 +285,7 @@ def test_reports_that_can_never_match_are_refused_with_one_line(travel: Path) ->
     with pytest.raises(EvidenceError) as refused:
         make_report(quote.id, expected={"total": 1.0}, task=quote)
     assert "theseus.partial" in refused.value.line() and "\n" not in refused.value.line()
-    with pytest.raises(EvidenceError, match="already matches|matches what the task returned"):
+    with pytest.raises(EvidenceError, match="matches what the task returned"):
         make_report(quote.id, expected=quote.output, task=quote)
     report = make_report(
         quote.id, expected={"$theseus": "partial", "value": {"total": 1.0}}, task=quote

@@ -5,10 +5,11 @@ Given the mutable functions each input ran (:mod:`theseus.verify.fingerprint`), 
 calls that went right included): the code particular to its path. The entrypoint and the
 helpers every request touches drop out, and what remains names where the bug can be.
 
-Failures whose divergences are nested (one a subset of another) are one cause seen from more
-or less far; they are merged, and the cluster is named by the functions all its members ran
-(stable as more evidence arrives: a new, longer path joins under the same name). Disjoint
-paths are different causes and become different batches. A failure with no known path keeps
+Failures whose divergences are nested (one a subset of another) or mostly the same (a
+currency conversion run for some inputs, a sort key for results of more than one) are one
+cause seen through different data; they are merged, and the cluster is named by the
+functions all its members ran (a new, longer path joins under the same name). Paths that
+share little are different causes and become different batches. A failure with no known path keeps
 the plain (kind, function) signature.
 """
 
@@ -49,31 +50,45 @@ def divergence_labels(
     return labels
 
 
+SIMILAR = 0.6
+"""Paths whose cores share this much (Jaccard) are one cause seen through different data."""
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
 def _clusters(sets: set[frozenset[str]]) -> dict[frozenset[str], str]:
-    """Each set -> the name of its cluster (nested sets merged; the empty set alone)."""
-    items = sorted(sets, key=lambda s: (len(s), sorted(s)))
-    parent = list(range(len(items)))
+    """Each set -> the name of its cluster.
 
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, a in enumerate(items):
-        for j in range(i + 1, len(items)):
-            b = items[j]
-            if a and b and (a <= b or b <= a):
-                parent[root(j)] = root(i)
-    members: dict[int, list[frozenset[str]]] = {}
-    for i, item in enumerate(items):
-        members.setdefault(root(i), []).append(item)
+    Agglomerative: start with one cluster per distinct path; repeatedly merge the two whose
+    cores (the functions all their members ran) are most alike, while that likeness is at
+    least :data:`SIMILAR` (a nested path is alike enough when it adds little). A path that
+    is all common code (the empty set) stays alone. The name is the core.
+    """
+    clusters: list[tuple[frozenset[str], list[frozenset[str]]]] = [
+        (item, [item]) for item in sorted(sets, key=lambda s: (len(s), sorted(s)))
+    ]
+    while True:
+        best: tuple[float, int, int] | None = None
+        for i, (core_a, _) in enumerate(clusters):
+            for j in range(i + 1, len(clusters)):
+                core_b = clusters[j][0]
+                if not core_a or not core_b:
+                    continue
+                nested = core_a <= core_b or core_b <= core_a
+                score = max(_jaccard(core_a, core_b), SIMILAR if nested else 0.0)
+                if score >= SIMILAR and (best is None or score > best[0]):
+                    best = (score, i, j)
+        if best is None:
+            break
+        _, i, j = best
+        (core_a, members_a), (core_b, members_b) = clusters[i], clusters[j]
+        merged = (core_a & core_b, members_a + members_b)
+        clusters = [c for k, c in enumerate(clusters) if k not in (i, j)] + [merged]
     names: dict[frozenset[str], str] = {}
-    for group in members.values():
-        shared = frozenset.intersection(*group) if group else frozenset()
-        if not shared and group[0]:
-            shared = group[0]  # nested only pairwise: name it by its smallest path
-        name = ", ".join(sorted(shared))
-        for item in group:
+    for core, members in clusters:
+        name = ", ".join(sorted(core))
+        for item in members:
             names[item] = name
     return names

@@ -8,8 +8,9 @@ evidence as a permanent regression test. The kill switch is honoured between ste
 proposers, the live service's URL) and walks each batch through its steps, each of which
 returns a typed result: :meth:`Cycle.work_on` a :class:`SignatureOutcome`,
 :meth:`Cycle.verify` a :class:`~theseus.verify.Verification` (policy checked once, inside
-it), :meth:`Cycle.promote` a :class:`Promotion`, :meth:`Cycle.deploy` a
-:class:`~theseus.runtime.DeployVerdict`.
+it), and its :class:`~theseus.evolve.landing.Landing` ``promote`` a :class:`Promotion` and
+``deploy`` a :class:`~theseus.runtime.DeployVerdict`. A batch no proposer could fix is tried
+once more at the end of the cycle when later fixes changed the code under it.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Collection
 from contextlib import closing
-from dataclasses import dataclass
-from typing import Any
 
 from theseus.change import (
     Candidate,
@@ -28,11 +27,12 @@ from theseus.change import (
     reap_stale_workspaces,
 )
 from theseus.config import Settings
-from theseus.errors import GitError, TheseusError
+from theseus.errors import TheseusError
 from theseus.evidence import EvidenceStore, FailureBatch, SignatureMark
 from theseus.evolve.batches import current_batches
+from theseus.evolve.landing import Landing, Promotion, live_line
 from theseus.evolve.prefetch import BaselinePrefetch
-from theseus.evolve.proposals import propose, regression_test
+from theseus.evolve.proposals import propose
 from theseus.evolve.report import CycleReport, SignatureOutcome, SignatureResult
 from theseus.gate import (
     AttemptGuard,
@@ -44,7 +44,7 @@ from theseus.gate import (
     evidence_key,
     make_consent,
 )
-from theseus.lineage import line_head, open_archive, open_audit, promote, revert, state_dir
+from theseus.lineage import line_head, open_archive, open_audit, state_dir
 from theseus.propose import (
     Attempt,
     Proposer,
@@ -53,7 +53,7 @@ from theseus.propose import (
     build_proposers,
     search_seconds,
 )
-from theseus.runtime import DeployVerdict, deploy_and_watch, find_service, load_admin_token
+from theseus.runtime import find_service
 from theseus.verify import Verification, store_verification, verify_candidate
 
 __all__ = ["Cycle", "CycleProgress", "Promotion", "quiet", "run_cycle", "work_order"]
@@ -65,14 +65,6 @@ CycleProgress = Callable[[str], None]
 def quiet(_: str) -> None:
     """A :data:`CycleProgress` that shows nothing."""
     return None
-
-
-@dataclass(frozen=True)
-class Promotion:
-    """A candidate made a version: its commit and the regression test committed with it."""
-
-    commit: str
-    regression_test: str
 
 
 def run_cycle(
@@ -144,6 +136,9 @@ class Cycle:
         self.prefetch = BaselinePrefetch(settings, self.root)
         self.upcoming: list[FailureBatch] = []  # the batches after the one being worked
         self.marks: dict[str, SignatureMark] = {}  # parks and forgets, read at each run
+        self.landing = Landing(
+            settings, self.root, self.archive, self.audit, self.watch, self.breaker, progress
+        )
 
     def close(self) -> None:
         self.prefetch.join()
@@ -177,13 +172,11 @@ class Cycle:
         )  # fmt: skip
         self.progress(f"live service: {self.service.describe()}")
         worked = 0
+        unfixed: list[tuple[int, FailureBatch, str]] = []  # no candidate, and on which base
         for index, batch in enumerate(batches):
             self.upcoming = batches[index + 1 :]
-            if self.switch.is_paused():
-                report.stopped = "paused"
-                break
-            if self.budget.exhausted:
-                report.stopped = f"budget: {self.budget.reason}"
+            if self._stop_reason() is not None:
+                report.stopped = self._stop_reason() or ""
                 break
             if signatures is not None and worked >= signatures:
                 break
@@ -191,9 +184,13 @@ class Cycle:
             if outcome is None:
                 worked += 1
                 self.progress(f"{batch.signature} {batch.title[:60]}: proposing")
+                base = self.line_commit()
                 outcome = self.work_on(batch)
                 report.notes.extend(outcome.notes)
+                if outcome.outcome == "no_candidate":
+                    unfixed.append((len(report.outcomes), batch, base))
             report.outcomes.append(outcome)
+        self._try_again(unfixed)
         report.head_commit = self.line_commit()
         report.seconds = round(time.monotonic() - started, 3)
         report.tokens, report.cost_usd = self.budget.tokens, round(self.budget.cost_usd, 6)
@@ -210,6 +207,31 @@ class Cycle:
             },
         )
         return report
+
+    def _stop_reason(self) -> str | None:
+        if self.switch.is_paused():
+            return "paused"
+        if self.budget.exhausted:
+            return f"budget: {self.budget.reason}"
+        return None
+
+    def _try_again(self, unfixed: list[tuple[int, FailureBatch, str]]) -> None:
+        """Once more, on the new code, each batch no proposer could fix before a later fix
+        was promoted: a case can fail for two reasons (a crash on a path that also has a
+        wrong answer), and then only the second fix makes the first findable."""
+        self.upcoming = []
+        for position, batch, base in unfixed:
+            if self.report.stopped or self._stop_reason() is not None:
+                self.report.stopped = self.report.stopped or self._stop_reason() or ""
+                return
+            head = self.line_commit()
+            if head == base or self.skip_reason(batch) is not None:
+                continue
+            self.progress(f"{batch.signature}: trying again on {head[:12]}, after later fixes")
+            again = self.work_on(batch)
+            again.notes.insert(0, f"no fix on {base[:12]}; tried again on {head[:12]}")
+            self.report.notes.extend(again.notes)
+            self.report.outcomes[position] = again
 
     def line_commit(self) -> str:
         """What the next fix builds on: HEAD, or the tip of ``[lineage] branch``."""
@@ -336,7 +358,7 @@ class Cycle:
         if not result.approved:
             out.outcome, out.reason = "rejected", "; ".join(result.reasons)
             return self.archive.status(candidate.id)
-        promotion = self.promote(candidate, batch, verification)
+        promotion = self.landing.promote(candidate, batch, verification, self.url)
         out.outcome, out.commit = "promoted", promotion.commit
         out.reason = f"regression test {promotion.regression_test}"
         if self.url is None:
@@ -344,9 +366,9 @@ class Cycle:
             return "promoted"
         # the health watch is a wait: the next batch's baseline is computed meanwhile
         self.prefetch.start(promotion.commit, self.upcoming[0] if self.upcoming else None)
-        verdict = self.deploy(candidate, batch, promotion, self.url)
+        verdict = self.landing.deploy(candidate, batch, promotion, self.url)
         out.deploy = verdict
-        out.live = _live_line(verdict, self.url)
+        out.live = live_line(verdict, self.url)
         if verdict.rolled_back:
             out.outcome, out.reason = "rolled_back", verdict.reason or "health watch"
             return "rolled_back"
@@ -368,70 +390,6 @@ class Cycle:
              "reason": verification.reason, "duration": round(verification.duration, 3)},
         )  # fmt: skip
         return verification
-
-    def promote(
-        self, candidate: Candidate, batch: FailureBatch, verification: Verification
-    ) -> Promotion:
-        """Commit the approved candidate with its regression test; mark the signature fixed."""
-        path, text = regression_test(batch, self.settings)
-        commit = promote(
-            self.root,
-            candidate,
-            extra_files={path: text},
-            scores=verification.scores(),
-            audit_head=self.audit.head(),
-            branch=self.settings.lineage.branch,
-        )
-        self.archive.set_status(candidate.id, "promoted", f"commit {commit[:12]}", actor="theseus")
-        self.watch.mark_fixed(batch.signature, candidate.id)
-        self.audit.append(
-            "deploy",
-            {"candidate": candidate.id, "commit": commit, "regression_test": path,
-             "live": self.url},
-        )  # fmt: skip
-        self.progress(f"{batch.signature}: promoted as {commit[:12]}")
-        return Promotion(commit=commit, regression_test=path)
-
-    def deploy(
-        self, candidate: Candidate, batch: FailureBatch, promotion: Promotion, url: str
-    ) -> DeployVerdict:
-        """Hot-swap the promoted commit into the live service at ``url`` and wait for its
-        health verdict; after a rollback, revert the commit so the branch matches what is
-        served."""
-        verdict = deploy_and_watch(
-            url,
-            promotion.commit,
-            health_window=self.settings.runtime.health_window,
-            token=load_admin_token(self.settings),
-        )
-        self.audit.append("health", {"candidate": candidate.id, **verdict.as_json()})
-        if not verdict.rolled_back:
-            self.watch.went_live(batch.signature)
-            return verdict
-        why = verdict.reason or "health watch"
-        self.archive.set_status(candidate.id, "rolled_back", why, actor="runtime")
-        record: dict[str, Any] = {"candidate": candidate.id, "commit": promotion.commit,
-                                  "reason": why}  # fmt: skip
-        try:
-            record["revert"] = revert(
-                self.root, promotion.commit, why, branch=self.settings.lineage.branch
-            )
-        except GitError as exc:
-            record["revert_error"] = exc.line()
-            self.progress(f"{batch.signature}: {exc.line()}")
-        self.audit.append("rollback", record)
-        self.breaker.record_rollback(candidate.id, "health watch")
-        self.watch.forget(batch.signature)
-        return verdict
-
-
-def _live_line(verdict: DeployVerdict, url: str) -> str:
-    """What became of a promoted commit in the live service, in words."""
-    if verdict.verdict == "healthy":
-        return f"deployed live at {url}, healthy after its health watch"
-    if verdict.rolled_back:
-        return f"deployed at {url}, rolled back: {verdict.reason or 'health watch'}"
-    return f"committed; the deploy to {url} failed: {verdict.reason or 'no answer'}"
 
 
 def _spent(meta: dict[str, object]) -> dict[str, object]:

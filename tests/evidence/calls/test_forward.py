@@ -72,8 +72,12 @@ def test_the_forwarder_refuses_any_other_host(api: FakeAPI, sock: Path) -> None:
             # sandbox's SDK (holding none of the agent's endpoint settings) aimed it at
             body = b'{"model": "m", "messages": [{"role": "user", "content": "hi"}]}'
             client.send(
-                HttpRequest("POST", "https://api.openai.com/v1/chat/completions",
-                            [("content-type", "application/json")], body)  # fmt: skip
+                HttpRequest(
+                    "POST",
+                    "https://api.openai.com/v1/chat/completions",
+                    [("content-type", "application/json")],
+                    body,
+                )
             )
         assert other.requests == [] and [r["path"] for r in api.requests] == [
             "/v1/chat/completions"
