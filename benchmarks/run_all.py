@@ -36,6 +36,8 @@ BENCHMARKS: list[tuple[str, list[str]]] = [
     ("demo.md", [sys.executable, str(HERE / "demo_bench.py")]),
     ("demo_load.md", [sys.executable, str(HERE / "demo_bench.py"), "--load", "2",
                       "--out", str(HERE / "results" / "demo_load.md")]),
+    ("demo_travel_agent.md", [sys.executable, str(HERE / "demo_bench.py"),
+                              "--example", "travel_agent"]),
 ]  # fmt: skip
 ORDER = [
     "sdk_overhead.md",
@@ -50,6 +52,7 @@ ORDER = [
     "health.md",
     "demo.md",
     "demo_load.md",
+    "demo_travel_agent.md",
 ]
 
 HEADER = """# Benchmarks
