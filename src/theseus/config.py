@@ -66,6 +66,16 @@ class EvidenceSettings(_Section):
     exception_severity: Severity = "high"
 
 
+def _endpoint_url(value: str | None) -> str | None:
+    """A model endpoint's URL, checked (:func:`theseus.endpoints.base_url_problem`)."""
+    if value is None:
+        return None
+    problem = base_url_problem(value)
+    if problem is not None:
+        raise ValueError(f"{problem} ({BASE_URL_HINT})")
+    return value.strip()
+
+
 class ReplaySettings(_Section):
     max_cases: int = Field(default=20, ge=1)
     case_timeout: float = Field(default=10.0, gt=0)
@@ -101,12 +111,7 @@ class ReplaySettings(_Section):
     @field_validator("forward_url")
     @classmethod
     def _forward_endpoint(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        problem = base_url_problem(value)
-        if problem is not None:
-            raise ValueError(f"{problem} ({BASE_URL_HINT})")
-        return value.strip()
+        return _endpoint_url(value)
 
     @model_validator(mode="after")
     def _forward_needs_url(self) -> ReplaySettings:
@@ -154,12 +159,7 @@ class LLMSettings(_Section):
     @field_validator("base_url")
     @classmethod
     def _endpoint(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        problem = base_url_problem(value)
-        if problem is not None:
-            raise ValueError(f"{problem} ({BASE_URL_HINT})")
-        return value.strip()
+        return _endpoint_url(value)
 
 
 class AgentProposerSettings(_Section):

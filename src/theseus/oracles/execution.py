@@ -11,15 +11,16 @@ that went right (:mod:`theseus.evidence.curator`). ``sys.setprofile`` is used, a
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterable
-from types import CodeType, FrameType, TracebackType
+from types import CodeType, FrameType
 from typing import Any
+
+from theseus.oracles.profiling import ProfileWatch
 
 __all__ = ["FunctionsRun"]
 
 
-class FunctionsRun:
+class FunctionsRun(ProfileWatch):
     """``with FunctionsRun(root, ["pkg/a.py", ...]) as run: call()`` then ``run.functions``."""
 
     def __init__(self, root: str, files: Iterable[str]) -> None:
@@ -27,20 +28,6 @@ class FunctionsRun:
         self._files = {os.path.normpath(os.path.join(root, f)): f for f in files}
         self._seen: dict[CodeType, str] = {}
         self.functions: set[str] = set()
-        self._previous: Any = None
-
-    def __enter__(self) -> FunctionsRun:
-        self._previous = sys.getprofile()
-        sys.setprofile(self._profile)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        sys.setprofile(self._previous)
 
     def _profile(self, frame: FrameType, event: str, arg: Any) -> None:
         if event != "call":

@@ -19,11 +19,12 @@ import dis
 import gc
 import inspect
 import os
-import sys
 import typing
 from collections.abc import Iterable
-from types import CodeType, FrameType, FunctionType, TracebackType
+from types import CodeType, FrameType, FunctionType
 from typing import Any
+
+from theseus.oracles.profiling import ProfileWatch
 
 __all__ = ["ReturnTypeWatch"]
 
@@ -32,7 +33,7 @@ _NOT_JUDGED = object()
 _LAZY = inspect.CO_GENERATOR | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR
 
 
-class ReturnTypeWatch:
+class ReturnTypeWatch(ProfileWatch):
     """``with ReturnTypeWatch(root, ["pkg/mod.py:fn", ...]) as watch: call()`` then
     ``watch.problems``: one line per wrong-typed return, first occurrence of each function."""
 
@@ -47,21 +48,9 @@ class ReturnTypeWatch:
         self._hints: dict[CodeType, Any] = {}
         self._root = root
         self.problems: list[str] = []
-        self._previous: Any = None
 
-    def __enter__(self) -> ReturnTypeWatch:
-        self._previous = sys.getprofile()
-        if self._wanted:
-            sys.setprofile(self._profile)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        sys.setprofile(self._previous)
+    def _active(self) -> bool:
+        return bool(self._wanted)
 
     def _profile(self, frame: FrameType, event: str, arg: Any) -> None:
         if event != "return":
