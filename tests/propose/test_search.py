@@ -82,3 +82,30 @@ def test_policy_checks_never_run_in_two_threads_at_once() -> None:
         SearchBudget.from_seconds(30, 100), originals={}, admissible=admissible, second_round=False,
     )  # fmt: skip
     assert found.tried == 12 and most == 1
+
+
+class SlowFirst:
+    """Both mutants pass; the better-ranked one (0) finishes only after the other (1) did,
+    as when the machine is busy and one worker's trial runs long."""
+
+    def __init__(self) -> None:
+        self.second_done = threading.Event()
+
+    def check(
+        self, texts: Mapping[str, str], *, stop_on_first_failure: bool = True
+    ) -> ValidationOutcome:
+        [text] = texts.values()
+        if text == "x = 0\n":
+            assert self.second_done.wait(30)
+        else:
+            self.second_done.set()
+        return ValidationOutcome(passed=True)
+
+
+def test_the_fix_found_is_the_best_ranked_whichever_worker_finishes_first() -> None:
+    shared = SlowFirst()
+    found = search(
+        [_mutant(0), _mutant(1)], [shared, shared], SearchBudget.from_seconds(60, 10),
+        originals={}, second_round=False,
+    )  # fmt: skip
+    assert [m.texts[0][1] for m in found.fixes] == ["x = 0\n"]

@@ -137,3 +137,67 @@ def test_a_command_that_is_not_pytest_runs_cold(project: Path) -> None:
     server = forked_trials(project, "python -m unittest")
     assert not server.usable and "plain pytest command" in (server.note or "")
     assert server.run({}, 5) is None
+
+
+@pytest.mark.skipif(not probe("bwrap").available, reason="needs the bwrap sandbox")
+def test_trials_share_one_configured_session_yet_start_from_a_clean_slate(
+    project: Path, trials: ForkedTrials
+) -> None:
+    """The session mode keeps pytest configured across trials; nothing a trial did (module
+    state, the report plugin's outcomes, a failfast flag) reaches the next one."""
+    (project / "counter.py").write_text("SEEN = []\n")
+    (project / "test_state.py").write_text(
+        "import counter\n\ndef test_alone():\n    counter.SEEN.append(1)\n"
+        "    assert counter.SEEN == [1]\n"
+    )
+    first = run_tests(project, "pytest -q", timeout=20, trials=trials, failfast=True)
+    assert first.forked and first.fork_mode == "session", trials.note
+    assert first.outcomes == {"test_calc.py::test_add": "failed"}  # failfast stopped it
+    assert "1 failed" in first.output  # pytest's own report reaches the trial's output
+    again = run_tests(project, "pytest -q", timeout=20, trials=trials)
+    assert again.outcomes["test_state.py::test_alone"] == "passed"
+    assert again.outcomes["test_calc.py::test_other"] == "passed"  # no failfast left over
+    twice = run_tests(project, "pytest -q", timeout=20, trials=trials)
+    assert twice.outcomes == again.outcomes  # the appended state died with the child
+
+
+@pytest.mark.skipif(not probe("bwrap").available, reason="needs the bwrap sandbox")
+def test_a_conftest_holding_project_code_gets_a_whole_session_per_trial(project: Path) -> None:
+    """A conftest that imports the project at module level would keep the parent's copy in
+    a shared session; the server notices and runs whole sessions, which see the candidate."""
+    (project / "conftest.py").write_text(
+        "import pytest\nfrom calc import add\n\n@pytest.fixture\ndef adder():\n    return add\n"
+    )
+    (project / "test_fixture.py").write_text(
+        "def test_adder(adder):\n    assert adder(2, 3) == 5\n"
+    )
+    server = forked_trials(project, "pytest -q")
+    try:
+        before = run_tests(project, "pytest -q", timeout=20, trials=server)
+        assert before.forked and before.fork_mode == "main", server.note
+        assert before.outcomes["test_fixture.py::test_adder"] == "failed"
+        (project / "calc.py").write_text(CALC.replace("a - b", "a + b"))
+        after = run_tests(project, "pytest -q", timeout=20, trials=server)
+        assert after.outcomes["test_fixture.py::test_adder"] == "passed"
+    finally:
+        server.close()
+
+
+@pytest.mark.skipif(not probe("bwrap").available, reason="needs the bwrap sandbox")
+def test_a_conftest_importing_the_project_lazily_keeps_the_shared_session(
+    project: Path,
+) -> None:
+    (project / "conftest.py").write_text(
+        "import pytest\n\n@pytest.fixture\ndef adder():\n    from calc import add\n    return add\n"
+    )
+    (project / "test_fixture.py").write_text(
+        "def test_adder(adder):\n    assert adder(2, 3) == 5\n"
+    )
+    server = forked_trials(project, "pytest -q")
+    try:
+        assert run_tests(project, "pytest -q", timeout=20, trials=server).fork_mode == "session"
+        (project / "calc.py").write_text(CALC.replace("a - b", "a + b"))
+        after = run_tests(project, "pytest -q", timeout=20, trials=server)
+        assert after.outcomes["test_fixture.py::test_adder"] == "passed"
+    finally:
+        server.close()

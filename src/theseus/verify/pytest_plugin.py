@@ -29,13 +29,13 @@ from typing import Any
 
 import pytest
 
-_STATE: dict[str, Any] = {"outcomes": {}, "frames": {}, "cov": None, "collected": 0}
-_EVENTS = os.environ.get("THESEUS_REPORT_PATH")
+_STATE: dict[str, Any] = {}
 
 
 def _event(event: dict[str, Any]) -> None:
-    if _EVENTS:
-        with open(_EVENTS, "a", encoding="utf-8") as handle:
+    events = _STATE.get("events")
+    if events:
+        with open(events, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(event) + "\n")
             handle.flush()
 
@@ -48,6 +48,15 @@ def _rel(path: str) -> str:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    theseus_begin_trial(config)
+
+
+def theseus_begin_trial(config: pytest.Config) -> None:
+    """Start this run's state from the environment: at configure time, and again in each
+    child of the warm trial server, which forks after configure with a trial's environment."""
+    _STATE.update(
+        outcomes={}, frames={}, cov=None, collected=0, events=os.environ.get("THESEUS_REPORT_PATH")
+    )
     if os.environ.get("THESEUS_REPORT_FAILFAST") == "1":
         config.option.maxfail = 1  # what `-x` sets: pytest stops after the first failure
     files = [f for f in os.environ.get("THESEUS_REPORT_COVER", "").split(os.pathsep) if f]
@@ -95,7 +104,7 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     outcomes: dict[str, str] = _STATE["outcomes"]
     if report.when == "call" or (report.when == "setup" and not report.passed):
         outcomes[report.nodeid] = "skipped" if report.skipped else report.outcome
-    if not _EVENTS:
+    if not _STATE.get("events"):
         return
     message = ""
     if report.failed:

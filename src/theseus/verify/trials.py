@@ -37,6 +37,7 @@ class ForkedResult:
     output: str
     duration: float
     timed_out: bool
+    mode: str = "session"  # how the child ran it: "session" (configured once) or "main"
 
 
 def pytest_args(command: str) -> tuple[str, list[str]] | None:
@@ -127,6 +128,7 @@ class ForkedTrials:
                 output=text,
                 duration=float(duration) if isinstance(duration, int | float) else 0.0,
                 timed_out=bool(answer.get("timed_out")),
+                mode=str(answer.get("mode", "main")),
             )
 
     def disable(self, why: str) -> None:

@@ -96,39 +96,49 @@ class Editor:
 
     # -- proving -----------------------------------------------------------------------
     def prove(self, mutate: Callable[[], Undo], variants: list[list[TextEdit]]) -> str | None:
-        """Apply the AST change, remember the module it gives, undo it; return the first
-        text variant that parses to exactly that module.
+        """Apply the AST change, return the first text variant that parses to exactly the
+        module it gives, and undo it.
 
-        Only the top-level statement holding the edit is compared (with the module's length):
-        the text outside the edit is untouched, so the rest of the module parses the same,
-        and dumping one function instead of the whole module per mutant keeps building the
-        mutant space cheap.
+        Only the top-level statement holding the edit is compared, and only its own text is
+        parsed: the text outside it is untouched and starts on a line of its own, so the
+        rest of the module parses the same. Parsing and comparing one function instead of
+        the whole module per mutant is what keeps building a space of a thousand mutants
+        cheap. An edit that changes the number of top-level statements is checked on the
+        whole module.
         """
-        where = self._top_level_at(min(start for edits in variants for start, _, _ in edits))
+        offsets = [
+            offset for edits in variants for start, end, _ in edits for offset in (start, end)
+        ]
+        where = self._top_level_at(min(offsets))
         length = len(self.tree.body)
+        segment = self._segment(where) if where is not None else None
+        if segment is not None and max(offsets) > segment[1]:
+            segment = None
         undo = mutate()
         try:
-            if where is not None and len(self.tree.body) == length:
-                expected = ast.dump(self.tree.body[where])
-            else:
-                where, expected = None, ast.dump(self.tree)
+            if where is None or len(self.tree.body) != length:
+                where, segment = None, None
+            expected: ast.AST = self.tree if where is None else self.tree.body[where]
+            for edits in variants:
+                text = apply_edits(self.source, edits)
+                if segment is not None:
+                    grown = sum(len(new) - (end - start) for start, end, new in edits)
+                    proved = _parses_to(text[segment[0] : segment[1] + grown], expected)
+                    if proved is not None:
+                        if proved:
+                            return text
+                        continue
+                if _module_parses_to(text, where, length, expected):
+                    return text
+            return None
         finally:
             undo()
-        for edits in variants:
-            text = apply_edits(self.source, edits)
-            try:
-                parsed = pyast.parse(text)
-            except (SyntaxError, ValueError, RecursionError):
-                continue
-            if where is None:
-                got = ast.dump(parsed)
-            elif len(parsed.body) != length:
-                continue
-            else:
-                got = ast.dump(parsed.body[where])
-            if got == expected:
-                return text
-        return None
+
+    def _segment(self, where: int) -> tuple[int, int]:
+        """[start, end) of the lines of top-level statement ``where``, decorators included."""
+        stmt = self.tree.body[where]
+        first = min([stmt.lineno, *(d.lineno for d in getattr(stmt, "decorator_list", []))])
+        return self._starts[first - 1], self._starts[stmt.end_lineno or stmt.lineno]
 
     def _top_level_at(self, offset: int) -> int | None:
         """Index in the module body of the top-level statement whose lines hold ``offset``."""
@@ -157,6 +167,40 @@ class Editor:
         code = ast.unparse(new)
         variants = [[(start, end, code)], [(start, end, f"({code})")]]
         return self.prove(self.swap_node(node, new), variants)
+
+
+def _parses_to(snippet: str, expected: ast.AST) -> bool | None:
+    """Whether one top-level statement's text parses to ``expected``; None when the text
+    does not hold exactly one statement (another shares its line): ask the module."""
+    try:
+        parsed = pyast.parse(snippet)
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+    if len(parsed.body) != 1:
+        return None
+    return same_tree(parsed.body[0], expected)
+
+
+def _module_parses_to(text: str, where: int | None, length: int, expected: ast.AST) -> bool:
+    try:
+        parsed = pyast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+    if where is None:
+        return same_tree(parsed, expected)
+    return len(parsed.body) == length and same_tree(parsed.body[where], expected)
+
+
+def same_tree(a: object, b: object) -> bool:
+    """Whether two syntax trees are the same, positions aside: what ``ast.dump(a) ==
+    ast.dump(b)`` says, without building the two strings (the cost of proving a mutant)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, ast.AST):
+        return all(same_tree(getattr(a, f, None), getattr(b, f, None)) for f in a._fields)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_tree(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
 
 
 def set_field(node: ast.AST, name: str, value: object, index: int | None = None) -> Undo:

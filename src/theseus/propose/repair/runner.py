@@ -56,6 +56,7 @@ class TrialRun:
     report: dict[str, Any] | None = None
     outcomes: dict[str, str] = field(default_factory=dict)
     forked: bool = False  # run in a fork of the warm trial server, not a cold process
+    fork_mode: str = ""  # "session" (configured once, collected per trial) or "main"
 
     @property
     def passed(self) -> bool:
@@ -121,7 +122,7 @@ def run_tests(
     forked = trials.run(trial_env, timeout) if trials is not None else None
     if forked is not None:
         run = TrialRun(forked.returncode, forked.output, forked.duration, forked.timed_out)
-        run.forked = True
+        run.forked, run.fork_mode = True, forked.mode
     else:
         proc = run_shell(command, workspace, timeout=timeout, extra={**env, **trial_env})
         run = TrialRun(proc.returncode, proc.output, proc.duration, proc.timed_out)

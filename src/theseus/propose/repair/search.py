@@ -59,9 +59,11 @@ def _run_round(
     lock = threading.Lock()
     position = iter(range(len(mutants)))
 
-    def take() -> Mutant | None:
+    found: list[tuple[int, Mutant]] = []  # (rank, fix): every fix, also past ``want``
+
+    def take() -> tuple[int, Mutant] | None:
         with lock:
-            if len(result.fixes) >= want or result.tried >= budget.max_candidates:
+            if len(found) >= want or result.tried >= budget.max_candidates:
                 return None
             if budget.expired():
                 result.timed_out = True
@@ -70,10 +72,11 @@ def _run_round(
             if index is None:
                 return None
             result.tried += 1
-            return mutants[index]
+            return index, mutants[index]
 
     def work(checker: Checker) -> None:
-        while (mutant := take()) is not None:
+        while (taken := take()) is not None:
+            index, mutant = taken
             if admissible is not None and not _admitted(admissible, mutant):
                 with lock:
                     result.tried -= 1
@@ -81,16 +84,20 @@ def _run_round(
                 continue
             outcome = checker.check(dict(mutant.texts))
             with lock:
-                if outcome.passed and len(result.fixes) < want:
-                    result.fixes.append(mutant)
+                if outcome.passed:
+                    found.append((index, mutant))
                 elif outcome.failing_fixed > 0 and len(mutant.edits) == 1:
                     result.partial.append((mutant, outcome))
                 if progress is not None:
-                    progress(result.tried, len(mutants), len(result.fixes))
+                    progress(result.tried, len(mutants), len(found))
 
     with ThreadPoolExecutor(max_workers=len(checkers), thread_name_prefix="repair") as pool:
         for future in [pool.submit(work, checker) for checker in checkers]:
             future.result()
+    # Mutants are taken in rank order, so when one passes, every better-ranked one has
+    # been tried or is still running: waiting for those and keeping the best-ranked fixes
+    # gives what a search of one worker would, whichever worker happened to finish first.
+    result.fixes.extend(mutant for _, mutant in sorted(found, key=lambda f: f[0])[:want])
 
 
 _POLICY_LOCK = threading.Lock()
