@@ -5,7 +5,8 @@ Usage:  .venv/bin/python benchmarks/trial_cost.py [--trials 20] [--programs 8]
 Part 1, per trial: the same test run of a workspace, ``--trials`` times each way,
 interleaved (cold: a fresh sandboxed ``pytest`` process, as every trial ran before;
 forked: a child of the warm sandboxed parent of :mod:`theseus.verify.trials`), on a corpus
-program's tests and on the example support agent's test suite. Part 2, the repair engine on
+program's tests and on the two example agents' whole test suites (every test run, as for
+a mutant that passes; most mutants stop at their first failing test). Part 2, the repair engine on
 the first ``--programs`` programs of its corpus, each searched forked and cold in turn:
 seconds to a fix and the verdict on the held-out tests. Every run is in the bwrap sandbox
 with all of its protections. Results go to benchmarks/results/trials.md.
@@ -32,6 +33,7 @@ from benchmarks.repair_bench import CORPUS, PROGRAMS, run_program  # noqa: E402
 from theseus.propose.repair.runner import forked_trials, run_tests  # noqa: E402
 
 EXAMPLE = HERE.parent / "examples" / "support_agent"
+TRAVEL = HERE.parent / "examples" / "travel_agent"
 EXAMPLE_TESTS = "python -m pytest -q -p no:cacheprovider tests"
 
 
@@ -82,6 +84,7 @@ def main() -> None:
     rows = [
         (f"corpus program {first['name']}", per_trial(PROGRAMS / first["name"], first["test"], args.trials)),
         ("example support agent's tests", per_trial(EXAMPLE, EXAMPLE_TESTS, args.trials)),
+        ("example travel agent's tests (openai SDK)", per_trial(TRAVEL, EXAMPLE_TESTS, args.trials)),
     ]  # fmt: skip
     searches = []
     for program in programs:

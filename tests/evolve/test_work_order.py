@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from theseus.evidence.records import FailureBatch
-from theseus.evolve.cycle import work_order
+from theseus.evolve import work_order
 
 
 def batch(signature: str, score: float, location: str | None) -> FailureBatch:

@@ -8,7 +8,8 @@ batch into a proposer's context and a fix into its permanent regression test.
 This is the last stage: it may import every stage before it, and none imports it.
 """
 
-from theseus.evolve.cycle import Cycle, CycleProgress, Promotion, quiet, run_cycle, work_order
+from theseus.evolve.batches import work_order
+from theseus.evolve.cycle import Cycle, CycleProgress, Promotion, quiet, run_cycle
 from theseus.evolve.loop import evolve
 from theseus.evolve.proposals import REGRESSION_DIR, regression_test
 from theseus.evolve.report import OUTCOMES, CycleReport, SignatureOutcome, SignatureResult

@@ -14,7 +14,7 @@ from theseus.config import Settings
 from theseus.evidence import EvidenceStore, FailureBatch, curate
 from theseus.verify import execution_paths
 
-__all__ = ["current_batches"]
+__all__ = ["current_batches", "work_order"]
 
 
 def current_batches(
@@ -36,3 +36,15 @@ def current_batches(
             code_version=code_version,
             paths=paths,
         )
+
+
+def work_order(batches: list[FailureBatch]) -> list[FailureBatch]:
+    """The order a cycle works in: crashes traced into mutable code first, then the rest,
+    each group by the curator's frequency x severity score.
+
+    A trace into mutable code localises the fault to a few lines, so such a batch is usually
+    fixed in seconds; a wrong answer needs spectrum localisation over many more candidates.
+    Within a time-boxed cycle this order promotes the most fixes; what is left waits for the
+    next cycle, never dropped.
+    """
+    return sorted(batches, key=lambda b: (b.location is None, -b.score))

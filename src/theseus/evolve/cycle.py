@@ -29,10 +29,11 @@ from theseus.change import (
 from theseus.config import Settings
 from theseus.errors import TheseusError
 from theseus.evidence import EvidenceStore, FailureBatch, SignatureMark
-from theseus.evolve.batches import current_batches
+from theseus.evolve.batches import current_batches, work_order
 from theseus.evolve.landing import Landing, Promotion, live_line
+from theseus.evolve.lookahead import Lookahead, Search, searches_ahead
 from theseus.evolve.prefetch import BaselinePrefetch
-from theseus.evolve.proposals import propose
+from theseus.evolve.proposals import earlier_attempts, model_spending, propose
 from theseus.evolve.report import CycleReport, SignatureOutcome, SignatureResult
 from theseus.gate import (
     AttemptGuard,
@@ -46,7 +47,6 @@ from theseus.gate import (
 )
 from theseus.lineage import line_head, open_archive, open_audit, state_dir
 from theseus.propose import (
-    Attempt,
     Proposer,
     Rejected,
     SearchBudget,
@@ -87,18 +87,6 @@ def run_cycle(
         return one.run(signatures=signatures, only=only, since=since)
 
 
-def work_order(batches: list[FailureBatch]) -> list[FailureBatch]:
-    """The order a cycle works in: crashes traced into mutable code first, then the rest,
-    each group by the curator's frequency x severity score.
-
-    A trace into mutable code localises the fault to a few lines, so such a batch is usually
-    fixed in seconds; a wrong answer needs spectrum localisation over many more candidates.
-    Within a time-boxed cycle this order promotes the most fixes; what is left waits for the
-    next cycle, never dropped.
-    """
-    return sorted(batches, key=lambda b: (b.location is None, -b.score))
-
-
 class Cycle:
     """One cycle over one project: opens its records and guards; :meth:`close` them after
     (``with contextlib.closing(Cycle(settings)) as cycle: cycle.run()``)."""
@@ -134,6 +122,8 @@ class Cycle:
         self.url = self.service.url
         self.proposers: list[Proposer] = build_proposers(settings, self.report.notes.append)
         self.prefetch = BaselinePrefetch(settings, self.root)
+        self.lookahead = Lookahead()
+        self.ahead = True  # whether a batch after this one will be worked (--signatures)
         self.upcoming: list[FailureBatch] = []  # the batches after the one being worked
         self.marks: dict[str, SignatureMark] = {}  # parks and forgets, read at each run
         self.landing = Landing(
@@ -142,6 +132,7 @@ class Cycle:
 
     def close(self) -> None:
         self.prefetch.join()
+        self.lookahead.join()
         self.archive.close()
 
     # -- the cycle -------------------------------------------------------------------------
@@ -175,11 +166,12 @@ class Cycle:
         unfixed: list[tuple[int, FailureBatch, str]] = []  # no candidate, and on which base
         for index, batch in enumerate(batches):
             self.upcoming = batches[index + 1 :]
-            if self._stop_reason() is not None:
-                report.stopped = self._stop_reason() or ""
+            if (stop := self._stop_reason()) is not None and not self._found_ahead(batch, stop):
+                report.stopped = stop
                 break
             if signatures is not None and worked >= signatures:
                 break
+            self.ahead = signatures is None or worked + 1 < signatures
             outcome = self.skip_reason(batch)
             if outcome is None:
                 worked += 1
@@ -214,6 +206,16 @@ class Cycle:
         if self.budget.exhausted:
             return f"budget: {self.budget.reason}"
         return None
+
+    def _found_ahead(self, batch: FailureBatch, stop: str) -> bool:
+        """Whether to work ``batch`` although the cycle's budget is spent: its candidates
+        were already found during the last health watch, so only verifying them is left."""
+        if not stop.startswith("budget") or not self.lookahead.ready(
+            batch.signature, self.line_commit()
+        ):
+            return False
+        self.progress(f"{batch.signature}: {stop}, but a fix was found ahead: verifying it")
+        return True
 
     def _try_again(self, unfixed: list[tuple[int, FailureBatch, str]]) -> None:
         """Once more, on the new code, each batch no proposer could fix before a later fix
@@ -261,17 +263,6 @@ class Cycle:
             return skip("parked", verdict.reason)
         return None
 
-    def attempts(self, signature: str) -> list[Attempt]:
-        """Earlier candidates for ``signature``, with why each ended as it did (for proposers
-        that can learn from them, such as a model told not to repeat a failed change)."""
-        tried = []
-        for c in self.archive.list(signature=signature):
-            history = self.archive.history(c.id)
-            reason = history[-1].reason if history else ""
-            key = str(c.meta.get("attempt_key", c.id))
-            tried.append(Attempt(key=key, outcome=c.status, reason=reason, diff=c.diff))
-        return tried
-
     # -- one batch ---------------------------------------------------------------------------
 
     def work_on(self, batch: FailureBatch) -> SignatureOutcome:
@@ -295,19 +286,16 @@ class Cycle:
             )  # fmt: skip
 
         for proposer in self.proposers:
-            if self.budget.exhausted:
+            prepared = self.lookahead.take(batch.signature, base, proposer.name)
+            if self.budget.exhausted and (prepared is None or not prepared.candidates):
                 break
             tokens_before, cost_before = self.budget.tokens, self.budget.cost_usd
-            seconds = min(
-                search_seconds(proposer, self.settings), self.budget.remaining_seconds or 1e9
-            )
-            search = SearchBudget.from_seconds(seconds, self.settings.propose.repair.max_candidates)
             try:
-                candidates = propose(
-                    batch, self.settings, self.root, base, search,
-                    self.attempts(batch.signature), proposer, spending=self.budget,
-                    on_rejected=rejected, notes=note,
-                )  # fmt: skip
+                if prepared is None:
+                    candidates = self._search(batch, base, proposer)(note, rejected)
+                else:
+                    out.searched_ahead = True
+                    candidates = prepared.replay(note, rejected)
             except TheseusError as exc:
                 # e.g. a worker crash the replay cannot reproduce: the repair engine finds
                 # nothing failing. That is this batch's outcome, not the end of evolution.
@@ -324,7 +312,7 @@ class Cycle:
                     "proposal",
                     {"candidate": candidate.id, "signature": batch.signature,
                      "proposer": candidate.proposer, "rationale": candidate.rationale,
-                     **_spent(candidate.meta)},
+                     **model_spending(candidate.meta)},
                 )  # fmt: skip
                 status = self.decide(candidate, batch, out)
                 self.guard.record(
@@ -343,6 +331,33 @@ class Cycle:
                 out.reason = str(self.budget.reason)
         out.seconds = round(time.monotonic() - began, 3)
         return out
+
+    def _search(self, batch: FailureBatch, base: str, proposer: Proposer) -> Search:
+        """``proposer``'s search for ``batch`` on ``base``, its budget starting now."""
+        seconds = min(search_seconds(proposer, self.settings), self.budget.remaining_seconds or 1e9)
+        budget = SearchBudget.from_seconds(seconds, self.settings.propose.repair.max_candidates)
+        attempts = earlier_attempts(self.archive, batch.signature)
+
+        def run(
+            note: Callable[[str], None], rejected: Callable[[Rejected], None]
+        ) -> list[Candidate]:
+            return propose(
+                batch, self.settings, self.root, base, budget, attempts, proposer,
+                spending=self.budget, on_rejected=rejected, notes=note,
+            )  # fmt: skip
+
+        return run
+
+    def _search_ahead(self, commit: str) -> None:
+        """During the health watch of ``commit``: the next batch's first search, on it."""
+        upcoming = self.upcoming[0] if self.upcoming and self.ahead else None
+        first = self.proposers[0] if self.proposers else None
+        if upcoming is None or first is None or not searches_ahead(first):
+            return
+        mark = self.marks.get(upcoming.signature)
+        if mark is None or mark.mark != "parked":
+            search = self._search(upcoming, commit, first)
+            self.lookahead.start(upcoming.signature, commit, first.name, search)
 
     def decide(
         self, candidate: Candidate, batch: FailureBatch, out: SignatureOutcome
@@ -366,6 +381,7 @@ class Cycle:
             return "promoted"
         # the health watch is a wait: the next batch's baseline is computed meanwhile
         self.prefetch.start(promotion.commit, self.upcoming[0] if self.upcoming else None)
+        self._search_ahead(promotion.commit)
         verdict = self.landing.deploy(candidate, batch, promotion, self.url)
         out.deploy = verdict
         out.live = live_line(verdict, self.url)
@@ -390,9 +406,3 @@ class Cycle:
              "reason": verification.reason, "duration": round(verification.duration, 3)},
         )  # fmt: skip
         return verification
-
-
-def _spent(meta: dict[str, object]) -> dict[str, object]:
-    """The model accounting a proposer put on a candidate (tokens in/out, cost, model)."""
-    keys = ("model", "input_tokens", "output_tokens", "cost_usd", "steps")
-    return {k: meta[k] for k in keys if k in meta}

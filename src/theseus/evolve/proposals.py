@@ -24,11 +24,12 @@ from theseus.config import Settings
 from theseus.errors import TheseusError
 from theseus.evidence import EvidenceStore, FailureBatch
 from theseus.paths import rules_from
-from theseus.propose import ACTUAL_KEY, ProposalContext, SearchBudget, actual_outputs
+from theseus.propose import ACTUAL_KEY, Attempt, ProposalContext, SearchBudget, actual_outputs
 from theseus.verify import workspace_quota, write_replay_module
 
 if TYPE_CHECKING:  # only named in annotations
-    from theseus.propose import Attempt, Proposer, Rejected, Spending
+    from theseus.lineage import Archive
+    from theseus.propose import Proposer, Rejected, Spending
 
 REGRESSION_DIR = "tests/theseus_regressions"
 _REPLAY_ROOT = "_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))"
@@ -83,6 +84,7 @@ def propose(
             on_rejected=on_rejected,
             notes=notes,
             extra=_observed(batch, settings) if proposer.name != "repair" else {},
+            verified_after=True,  # the cycle's verification is the cold, confirming run
         )
         return list(proposer.propose(ctx))
 
@@ -128,3 +130,21 @@ def regression_test(batch: FailureBatch, settings: Settings) -> tuple[str, str]:
     )
     name = hashlib.sha256(batch.signature.encode()).hexdigest()[:10]
     return f"{REGRESSION_DIR}/test_{batch.signature[:24]}_{name}.py", text
+
+
+def earlier_attempts(archive: Archive, signature: str) -> list[Attempt]:
+    """Earlier candidates for ``signature``, with why each ended as it did (for proposers
+    that can learn from them, such as a model told not to repeat a failed change)."""
+    tried = []
+    for c in archive.list(signature=signature):
+        history = archive.history(c.id)
+        reason = history[-1].reason if history else ""
+        key = str(c.meta.get("attempt_key", c.id))
+        tried.append(Attempt(key=key, outcome=c.status, reason=reason, diff=c.diff))
+    return tried
+
+
+def model_spending(meta: dict[str, object]) -> dict[str, object]:
+    """The model accounting a proposer put on a candidate (tokens in/out, cost, model)."""
+    keys = ("model", "input_tokens", "output_tokens", "cost_usd", "steps")
+    return {k: meta[k] for k in keys if k in meta}

@@ -51,6 +51,7 @@ class SignatureOutcome:
     tokens: int = 0
     cost_usd: float = 0.0
     rejected: int = 0  # model answers thrown away before they became candidates
+    searched_ahead: bool = False  # its search ran during the previous fix's health watch
     notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:

@@ -112,6 +112,8 @@ class ProposalContext:
     that fail it are never run. ``spending`` is charged for model tokens and money;
     ``on_rejected`` hears about answers thrown away before they became candidates; ``notes``
     takes one-line messages for the person watching (an unreachable endpoint, say).
+    ``verified_after`` says every candidate is then verified in the sandbox by a cold run of
+    the same checks (the evolution cycle), so a proposer need not prove its own runs cold.
     """
 
     root: Path
@@ -129,6 +131,7 @@ class ProposalContext:
     on_rejected: Callable[[Rejected], None] | None = None
     notes: Callable[[str], None] | None = None
     extra: dict[str, object] = field(default_factory=dict)
+    verified_after: bool = False
 
     def already_tried(self, key: str) -> bool:
         return any(attempt.key == key for attempt in self.attempts)

@@ -51,6 +51,7 @@ class RepairOptions:
     extra_frames: Sequence[Sequence[tuple[str, int, str]]] = ()
     allow_test_changes: bool = False
     forked: bool = True  # trials fork a warm sandboxed pytest parent (verify/trials.py)
+    confirm_forked: bool = True  # prove a fix found in a fork by one cold run before it counts
 
 
 @dataclass
@@ -195,7 +196,7 @@ def repair(
         checkers = [
             Worker(ws, options.test_command, sources, failing=base.failed_tests(),
                    passing=base.passed_tests(), timeout=timeout,
-                   trials=servers[i] if servers else None)
+                   trials=servers[i] if servers else None, confirm=options.confirm_forked)
             for i, ws in enumerate(workspaces)
         ]  # fmt: skip
         found = search(

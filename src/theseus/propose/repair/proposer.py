@@ -30,6 +30,7 @@ class RepairProposer:
     """Search-based program repair: no LLM, offline, deterministic."""
 
     name = "repair"
+    offline = True  # costs only CPU: the cycle may search ahead with it (evolve/lookahead.py)
 
     def __init__(
         self, *, alternatives: int = 3, top_locations: int = 20, forked: bool = True
@@ -60,6 +61,7 @@ class RepairProposer:
             policy_check=ctx.policy_check,
             extra_frames=frames,
             forked=self.forked,
+            confirm_forked=not ctx.verified_after,
         )
         result = repair(ctx.root, options)
         for note in result.notes:

@@ -42,6 +42,7 @@ class Worker:
         passing: Sequence[str],
         timeout: float,
         trials: ForkedTrials | None = None,
+        confirm: bool = True,
     ) -> None:
         self.workspace = workspace
         self.command = command
@@ -50,6 +51,7 @@ class Worker:
         self.passing = set(passing)
         self.timeout = timeout
         self.trials = trials
+        self.confirm = confirm  # False when the caller proves every fix cold anyway
 
     def _write(self, texts: Mapping[str, str]) -> None:
         for path, text in texts.items():
@@ -83,7 +85,7 @@ class Worker:
             self.workspace, self.command, timeout=self.timeout, failfast=failfast,
             trials=self.trials,
         )  # fmt: skip
-        if full.forked and full.passed:
+        if full.forked and full.passed and self.confirm:
             full = self._confirm_cold(failfast)
         broke = sum(1 for t in full.failed_tests() if t in self.passing)
         return ValidationOutcome(full.passed, fixed, total, broke, _why(full, "test command"))
