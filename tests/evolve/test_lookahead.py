@@ -108,3 +108,40 @@ def test_the_second_fix_of_a_cycle_was_searched_during_the_first_ones_health_wat
     else:
         assert first.outcome == "rolled_back" and not second.searched_ahead
         assert cycle.lookahead.used == 0 and cycle.lookahead.started == 1
+
+
+def test_a_spent_cycle_budget_searches_nothing_ahead_and_gives_a_search_no_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the budget line the cycle may still land what was found ahead, but it starts
+    no new search ahead, and a search's allowance is what is left: 0 s, not unlimited."""
+    from theseus.evolve import cycle as cycle_module
+    from theseus.gate import CycleBudget
+
+    folder, _ = prepare_workdir(tmp_path / "repo")
+    settings = load_settings(folder / "theseus.toml")
+    seen: list[float] = []
+
+    def fake_propose(batch, settings, root, base, budget, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(budget.seconds_left())
+        return []
+
+    monkeypatch.setattr(cycle_module, "propose", fake_propose)
+    with closing(Cycle(settings)) as cycle:
+        cycle.budget = CycleBudget(max_seconds=0.0)
+        assert cycle.budget.exhausted
+        fake_batch = _batch("sig")
+        cycle.upcoming = [fake_batch]
+        cycle._search_ahead("c" * 40)
+        assert cycle.lookahead.started == 0
+        cycle._search(fake_batch, "c" * 40, cycle.proposers[0])(lambda line: None, lambda r: None)
+    assert seen == [0.0]
+
+
+def _batch(signature: str):  # type: ignore[no-untyped-def]
+    from theseus.evidence import FailureBatch
+
+    return FailureBatch.model_construct(
+        signature=signature, title="t", count=1, score=1.0, cases=[], task_ids=[], holdout=[],
+        frames=[], location=None,
+    )  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -201,3 +202,40 @@ def test_a_conftest_importing_the_project_lazily_keeps_the_shared_session(
         assert after.outcomes["test_fixture.py::test_adder"] == "passed"
     finally:
         server.close()
+
+
+@pytest.mark.skipif(not probe("bwrap").available, reason="needs the bwrap sandbox")
+def test_what_tests_import_while_running_is_imported_once_in_the_parent(
+    tmp_path: Path, project: Path
+) -> None:
+    """A library imported inside a test (an SDK in a fixture) is learned by running the
+    base suite once and imported by the parent, so no trial imports it again; a later
+    server of the same project is told the names and does not run the suite to learn."""
+    (project / "test_lazy.py").write_text(
+        "import sys\n\ndef test_lazy():\n"
+        "    with open('seen.txt', 'a') as out:\n"
+        "        out.write(str('colorsys' in sys.modules) + '\\n')\n"
+        "    import colorsys\n"
+    )
+    first = forked_trials(project, "pytest -q")
+    try:
+        run = run_tests(
+            project, "pytest -q", timeout=20, trials=first, select=["test_lazy.py::test_lazy"]
+        )
+        assert run.forked and run.passed, first.note
+        assert (project / "seen.txt").read_text().splitlines()[-1] == "True"
+    finally:
+        first.close()
+    copy = tmp_path / "copy"
+    shutil.copytree(project, copy)
+    (copy / "seen.txt").unlink()
+    second = forked_trials(copy, "pytest -q")
+    try:
+        assert second.preloaded
+        run = run_tests(
+            copy, "pytest -q", timeout=20, trials=second, select=["test_lazy.py::test_lazy"]
+        )
+        assert run.forked and run.passed, second.note
+        assert (copy / "seen.txt").read_text().splitlines() == ["True"]  # no learning run
+    finally:
+        second.close()

@@ -73,7 +73,7 @@ def code_version(root: Path | None) -> str | None:
     env = os.environ.get("THESEUS_CODE_VERSION")
     if env:
         return env
-    return _git_head(str(root if root is not None else Path.cwd()))
+    return _git_head(str(root) if root is not None else os.getcwd())
 
 
 def error_info(exc: BaseException, root: Path | None) -> ErrorInfo:

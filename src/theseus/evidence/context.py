@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import re
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -77,6 +77,15 @@ def new_task_id() -> str:
     """The assigned id for the outermost call of a block that has one unused, else a fresh one."""
     assigned = _assigned.get()
     if assigned is None or assigned.taken or task_id_var.get() is not None:
-        return uuid.uuid4().hex
+        return random_id()
     assigned.taken = True
-    return assigned.task_id or uuid.uuid4().hex
+    return assigned.task_id or random_id()
+
+
+def random_id() -> str:
+    """What ``uuid.uuid4().hex`` gives (version 4, RFC 4122 variant), without building the
+    UUID object: a fifth of the cost, on every recorded call."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    return raw.hex()

@@ -334,7 +334,9 @@ class Cycle:
 
     def _search(self, batch: FailureBatch, base: str, proposer: Proposer) -> Search:
         """``proposer``'s search for ``batch`` on ``base``, its budget starting now."""
-        seconds = min(search_seconds(proposer, self.settings), self.budget.remaining_seconds or 1e9)
+        seconds = search_seconds(proposer, self.settings)
+        if (left := self.budget.remaining_seconds) is not None:  # 0 left means 0, not no limit
+            seconds = min(seconds, left)
         budget = SearchBudget.from_seconds(seconds, self.settings.propose.repair.max_candidates)
         attempts = earlier_attempts(self.archive, batch.signature)
 
@@ -352,7 +354,7 @@ class Cycle:
         """During the health watch of ``commit``: the next batch's first search, on it."""
         upcoming = self.upcoming[0] if self.upcoming and self.ahead else None
         first = self.proposers[0] if self.proposers else None
-        if upcoming is None or first is None or not searches_ahead(first):
+        if upcoming is None or first is None or not searches_ahead(first) or self.budget.exhausted:
             return
         mark = self.marks.get(upcoming.signature)
         if mark is None or mark.mark != "parked":

@@ -48,6 +48,7 @@ import time
 from typing import Any
 
 LEARN_TIMEOUT_S = 120.0  # the one run of the suite that learns what the tests import
+MAX_LEARNED = 20000  # module names passed on; a big project with its plugins has ~3000
 
 
 def _in_workspace(module: Any, root: str) -> bool:
@@ -62,14 +63,17 @@ def _forget_workspace_modules(root: str, keep: frozenset[str] = frozenset()) -> 
     importlib.invalidate_caches()
 
 
-def _warm(args: list[str]) -> str | None:
-    """Import pytest, its plugins and the project once; why not forkable, or None."""
+def _warm(args: list[str], learned: list[str]) -> str | None:
+    """Import pytest, its plugins and the project once, and what the tests import while
+    they run (``learned`` gets those names); why not forkable, or None."""
     import pytest
 
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-        pytest.main(["--collect-only", "-q", *args])
+    known = _preloaded()
+    if known is None:  # else the names include everything collecting would import
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
+            pytest.main(["--collect-only", "-q", *args])
     if threading.active_count() == 1:
-        _import_what_tests_import(args)
+        learned += _import_what_tests_import(args, known)
     if threading.active_count() > 1:
         names = ", ".join(t.name for t in threading.enumerate() if t is not threading.main_thread())
         return f"threads running after import ({names}): a fork would copy them half-way"
@@ -80,13 +84,31 @@ def _warm(args: list[str]) -> str | None:
     return None
 
 
-def _import_what_tests_import(args: list[str]) -> None:
+def _preloaded() -> list[str] | None:
+    """The names an earlier server of this project learned (the host passes them in a file
+    named by ``THESEUS_TRIAL_PRELOAD``), so this one need not run the suite to learn them."""
+    path = os.environ.get("THESEUS_TRIAL_PRELOAD")
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            names = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return [n for n in names if isinstance(n, str)] if isinstance(names, list) else None
+
+
+def _import_what_tests_import(args: list[str], known: list[str] | None) -> list[str]:
     """Import in the parent the libraries the tests import only while they run (an SDK
     imported inside a fixture or a function: ``openai`` alone takes 1.3 s), so that no
-    child imports them again. A child runs the suite once on the project as it is now (the
-    base: no candidate has been written yet) and names the modules it imported from outside
-    the workspace; a run that left threads behind names none, since importing what started
-    them would make the parent unforkable."""
+    child imports them again; their names. Unless ``known`` names them already, a child
+    runs the suite once on the project as it is now (the base: no candidate has been
+    written yet) and names every module from outside the workspace it then had, in the
+    order they were imported (so a later server can import them all instead of collecting);
+    a run that left threads behind names none, since importing what started them would make
+    the parent unforkable."""
+    if known is not None:
+        return _import_all(known)
     root = os.path.abspath(os.getcwd())
     read_end, write_end = os.pipe()
     sys.stdout.flush()
@@ -96,7 +118,6 @@ def _import_what_tests_import(args: list[str]) -> None:
         names: list[str] = []
         try:
             _forget_workspace_modules(root)
-            before = set(sys.modules)
             null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, 1)
             os.dup2(null, 2)
@@ -107,11 +128,11 @@ def _import_what_tests_import(args: list[str]) -> None:
                 names = [
                     name
                     for name, module in list(sys.modules.items())
-                    if name not in before and not _in_workspace(module, root)
+                    if name != "__main__" and not _in_workspace(module, root)
                 ]
         finally:
             with contextlib.suppress(OSError):
-                os.write(write_end, json.dumps(names[:5000]).encode())
+                os.write(write_end, json.dumps(names[:MAX_LEARNED]).encode())
             os._exit(0)
     os.close(write_end)
     chunks, deadline = [], time.monotonic() + LEARN_TIMEOUT_S
@@ -129,11 +150,18 @@ def _import_what_tests_import(args: list[str]) -> None:
     try:
         learned = json.loads(b"".join(chunks) or b"[]")
     except ValueError:
-        return
-    for name in learned if isinstance(learned, list) else []:
-        if isinstance(name, str) and name not in sys.modules:
+        return []
+    return _import_all(
+        [n for n in learned if isinstance(n, str)] if isinstance(learned, list) else []
+    )
+
+
+def _import_all(names: list[str]) -> list[str]:
+    for name in names[:MAX_LEARNED]:
+        if name not in sys.modules:
             with contextlib.suppress(BaseException):
                 importlib.import_module(name)
+    return names[:MAX_LEARNED]
 
 
 def _freeze() -> None:
@@ -338,9 +366,10 @@ def main() -> int:
     conn = socket.socket(fileno=int(sys.argv[1]))  # our end of the caller's socket pair
     warm_args = json.loads(sys.argv[2])
     root = os.path.abspath(os.getcwd())
-    why_not = _warm(warm_args)
+    learned: list[str] = []
+    why_not = _warm(warm_args, learned)
     stream = conn.makefile("rwb", buffering=0)
-    hello: dict[str, Any] = {"op": "ready", "pid": os.getpid()}
+    hello: dict[str, Any] = {"op": "ready", "pid": os.getpid(), "learned": learned}
     if why_not is not None:
         hello = {"op": "unforkable", "reason": why_not}
     stream.write((json.dumps(hello) + "\n").encode())

@@ -26,9 +26,16 @@ from theseus.verify.sandbox import Limits, SandboxResult, run_sandboxed
 __all__ = ["ForkedResult", "ForkedTrials", "pytest_args"]
 
 SERVER_FILE = "theseus_trial_server.py"
+PRELOAD_FILE = "theseus_trial_preload.json"
 LIFETIME_S = 6 * 3600.0  # a backstop: a search ends long before; close() stops it
 START_TIMEOUT_S = 120.0
 ANSWER_GRACE_S = 30.0
+
+
+_LEARNED: dict[str, list[str]] = {}
+"""Per project (:attr:`ForkedTrials._key`), what its tests import while they run, as the first trial server of
+this process learned it: later servers (the next batch's search, the second worker) import
+those modules while warming up instead of running the suite once more to learn them."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,29 @@ class ForkedTrials:
         self._thread: threading.Thread | None = None
         self._result: SandboxResult | None = None
         self._lock = threading.Lock()
+        self._key = self._project_key()
+
+    @property
+    def preloaded(self) -> bool:
+        """Whether an earlier server of this project learned what the tests import, so this
+        one warms up without running the suite (a trial through it is then soon possible)."""
+        return self._key in _LEARNED
+
+    def _project_key(self) -> str:
+        """The project, as far as what its tests import goes: the interpreter and the
+        workspace's top-level folders and Python and config files (each batch's workspace
+        is a new folder, and its test command names that batch's replay module)."""
+        interpreter = self._parsed[0] if self._parsed else ""
+        kept = (".py", ".toml", ".ini", ".cfg")
+        try:
+            names = sorted(
+                p.name
+                for p in self.workspace.iterdir()
+                if not p.name.startswith(".") and (p.is_dir() or p.name.endswith(kept))
+            )
+        except OSError:
+            names = []
+        return json.dumps([interpreter, names])
 
     @property
     def usable(self) -> bool:
@@ -153,13 +183,19 @@ class ForkedTrials:
         interpreter, args = self._parsed
         argv = [interpreter, "-u", str(self.plugin_dir / SERVER_FILE), str(theirs.fileno())]
         argv.append(json.dumps(args))
+        env = dict(self.env)
+        known = _LEARNED.get(self._key)
+        if known is not None:
+            preload = self.plugin_dir / PRELOAD_FILE
+            preload.write_text(json.dumps(known), encoding="utf-8")
+            env["THESEUS_TRIAL_PRELOAD"] = str(preload)
         limits = Limits(timeout=LIFETIME_S, memory_mb=self.memory_mb)
         theirs.set_inheritable(True)
 
         def serve() -> None:
             try:
                 self._result = run_sandboxed(
-                    argv, self.workspace, limits, env=self.env, pass_fds=(theirs.fileno(),)
+                    argv, self.workspace, limits, env=env, pass_fds=(theirs.fileno(),)
                 )
             finally:
                 theirs.close()
@@ -173,6 +209,9 @@ class ForkedTrials:
             self.note = f"forked trials are off: {reason}"
             self._stop()
             return False
+        learned = hello.get("learned")
+        if isinstance(learned, list) and self._key not in _LEARNED:
+            _LEARNED[self._key] = [name for name in learned if isinstance(name, str)][:20000]
         return True
 
     def _ask(self, request: dict[str, object], wait: float) -> dict[str, object] | None:

@@ -23,11 +23,12 @@ from theseus.propose.repair.localize import (
     parse_frames,
     traceback_scores,
 )
-from theseus.propose.repair.mutants import Mutant, generate
+from theseus.propose.repair.mutants import Mutant, RankedMutants
 from theseus.propose.repair.runner import TrialRun, forked_trials, run_tests
 from theseus.propose.repair.search import SearchProgress, search
 from theseus.propose.repair.spectrum import rank, spectrum_counts
 from theseus.propose.repair.validate import Worker, copy_project
+from theseus.verify.trials import ForkedTrials
 
 # Tests are the oracle: a "fix" that edits them proves nothing, so they are never mutable
 # unless a caller says otherwise (as policy.allow_test_changes does in the Theseus flow).
@@ -71,6 +72,7 @@ class RepairResult:
     notes: list[str] = field(default_factory=list)  # e.g. why trials ran cold
     forked_trials: int = 0
     fix: Mutant | None = None
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: baseline, mutants, search
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,13 +97,16 @@ class RepairResult:
             "rounds": self.rounds,
             "notes": self.notes,
             "forked_trials": self.forked_trials,
+            "phases": {name: round(seconds, 3) for name, seconds in self.phases.items()},
             "timed_out": self.timed_out,
         }
 
 
-def _baseline(workspace: Path, options: RepairOptions, files: list[str]) -> TrialRun:
+def _baseline(
+    workspace: Path, options: RepairOptions, files: list[str], *, trials: ForkedTrials | None
+) -> TrialRun:
     timeout = options.test_timeout or max(10.0, options.timeout / 2)
-    run = run_tests(workspace, options.test_command, timeout=timeout, cover=files)
+    run = run_tests(workspace, options.test_command, timeout=timeout, cover=files, trials=trials)
     tail = (run.output.strip().splitlines() or [""])[-1][:200]
     if run.timed_out:
         raise RepairInputError(
@@ -184,14 +189,24 @@ def repair(
     servers = (
         [forked_trials(ws, options.test_command) for ws in workspaces] if options.forked else []
     )
-    for server in servers:
-        server.start_in_background()  # warms up while the baseline runs
+    # The baseline runs through the first worker's trial server when that warms up quickly
+    # (an earlier server taught it what the tests import), the others warming after it;
+    # else cold, while every server warms up beside it.
+    quick = servers[0] if servers and servers[0].preloaded else None
+    for server in servers[:1] if quick else servers:
+        server.start_in_background()
     try:
-        base = _baseline(workspaces[0], options, files)
+        phases: dict[str, float] = {}
+        mark = time.monotonic()
+        base = _baseline(workspaces[0], options, files, trials=quick)
+        for server in servers[1:] if quick else []:
+            server.start_in_background()
+        phases["baseline"], mark = time.monotonic() - mark, time.monotonic()
         locations = localise(base, sources, options)
         seen: set[str] = set()
-        mutants = list(generate(sources, locations[: options.top_locations], seen=seen))
-        mutants.sort(key=lambda m: -m.score)
+        mutants = RankedMutants(sources, locations[: options.top_locations], seen=seen)
+        mutants.at(0)  # the first ones now, the rest as the search reads them
+        phases["mutants"], mark = time.monotonic() - mark, time.monotonic()
         timeout = options.test_timeout or max(5.0, 4 * base.duration + 2)
         checkers = [
             Worker(ws, options.test_command, sources, failing=base.failed_tests(),
@@ -204,6 +219,7 @@ def repair(
             second_round=options.second_round, progress=progress,
             admissible=_admissible(options.policy_check, sources),
         )  # fmt: skip
+        phases["search"] = time.monotonic() - mark
     finally:
         notes = list(dict.fromkeys(s.note for s in servers if s.note))
         forked_count = sum(s.trials for s in servers)
@@ -226,10 +242,11 @@ def repair(
             for m in sorted(found.fixes, key=lambda m: (len(m.edits), m.tokens, -m.prior))
             if m is not best
         ],
-        mutants=len(mutants),
+        mutants=mutants.built,
         rounds=found.rounds,
         timed_out=found.timed_out,
         fix=best,
         notes=notes,
         forked_trials=forked_count,
+        phases=phases,
     )

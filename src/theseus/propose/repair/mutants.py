@@ -2,15 +2,17 @@
 
 A mutant is a set of new file texts plus why it exists (operator, line, description) and
 its rank: suspiciousness of the line x the operator's prior x a small naturalness factor
-(fewer tokens changed ranks higher). Mutants are produced per location in rank order of
-locations, so the search can start validating before the whole space is built.
+(fewer tokens changed ranks higher). :class:`RankedMutants` builds them location by
+location only as far as the search reads, yet hands them out in exactly the order a sort of
+the whole space would: a search usually stops after a few dozen of a thousand or more.
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import heapq
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from theseus import _pyast as pyast
@@ -23,6 +25,8 @@ from theseus.propose.repair.stmt_operators import STATEMENT_OPERATORS
 
 ALL_OPERATORS: tuple[Operator, ...] = EXPRESSION_OPERATORS + STATEMENT_OPERATORS
 MAX_PER_STATEMENT = 120
+MAX_PRIOR = 1.0
+"""No operator's prior is above this (tests check it): the lazy ranking's bound."""
 
 
 @dataclass(frozen=True)
@@ -86,9 +90,10 @@ def generate(
     *,
     policy_check: Callable[[str], bool] | None = None,
     seen: set[str] | None = None,
+    editors: dict[str, Editor] | None = None,
 ) -> Iterator[Mutant]:
     """Single-edit mutants, location by location (best location first)."""
-    editors: dict[str, Editor] = {}
+    editors = {} if editors is None else editors
     seen = set() if seen is None else seen
     for location in locations:
         if location.path not in editors:
@@ -107,6 +112,70 @@ def generate(
             if policy_check is not None and not policy_check(mutant.diff(sources)):
                 continue
             yield mutant
+
+
+class RankedMutants:
+    """Single-edit mutants best score first, built only as far as they are read.
+
+    A location's mutants score at most its suspiciousness x :data:`MAX_PRIOR` / 1.02 (one
+    token changed), so before handing out the best mutant built so far, every location that
+    could still beat or tie it is built; ties go to the earlier location, then the earlier
+    change, as a stable sort of the whole list would order them.
+    """
+
+    def __init__(
+        self,
+        sources: Mapping[str, str],
+        locations: Sequence[Location],
+        *,
+        policy_check: Callable[[str], bool] | None = None,
+        seen: set[str] | None = None,
+    ) -> None:
+        self._sources, self._locations = sources, list(locations)
+        self._policy_check, self._seen = policy_check, set() if seen is None else seen
+        self._editors: dict[str, Editor] = {}
+        # the best score any location from i on can still give
+        self._bounds = [0.0] * (len(self._locations) + 1)
+        for i in range(len(self._locations) - 1, -1, -1):
+            bound = self._locations[i].score * MAX_PRIOR / 1.02
+            self._bounds[i] = max(bound, self._bounds[i + 1])
+        self._next = 0
+        self._heap: list[tuple[float, int, Mutant]] = []
+        self._made = 0
+        self._out: list[Mutant] = []
+
+    @property
+    def built(self) -> int:
+        """How many mutants exist so far (handed out or waiting)."""
+        return self._made
+
+    def at(self, index: int) -> Mutant | None:
+        """The ``index``-th best mutant, or None past the last."""
+        while len(self._out) <= index:
+            while self._next < len(self._locations) and (
+                not self._heap or self._bounds[self._next] >= -self._heap[0][0]
+            ):
+                self._build(self._locations[self._next])
+                self._next += 1
+            if not self._heap:
+                return None
+            self._out.append(heapq.heappop(self._heap)[2])
+        return self._out[index]
+
+    def __iter__(self) -> Iterator[Mutant]:
+        index = 0
+        while (mutant := self.at(index)) is not None:
+            yield mutant
+            index += 1
+
+    def _build(self, location: Location) -> None:
+        one = generate(
+            self._sources, [location], policy_check=self._policy_check, seen=self._seen,
+            editors=self._editors,
+        )  # fmt: skip
+        for mutant in one:
+            heapq.heappush(self._heap, (-mutant.score, self._made, mutant))
+            self._made += 1
 
 
 def combine(first: Mutant, second: Mutant, originals: Mapping[str, str]) -> Mutant | None:

@@ -83,6 +83,7 @@ class RepairProposer:
                     "operator": result.operator,
                     "candidates_tried": result.candidates_tried,
                     "seconds": round(result.seconds, 3),
+                    "phases": {k: round(v, 3) for k, v in result.phases.items()},
                     "attempt_key": diff_key(diff),
                 },
             )

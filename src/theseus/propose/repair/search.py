@@ -17,10 +17,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from theseus.propose.base import SearchBudget, ValidationOutcome
-from theseus.propose.repair.mutants import Mutant, combine
+from theseus.propose.repair.mutants import Mutant, RankedMutants, combine
 
 SearchProgress = Callable[[int, int, int], None]  # tried, queued, fixes found
 Admissible = Callable[[Mutant], bool]
+Ranked = Sequence[Mutant] | RankedMutants
+"""Mutants best first: a list, or one built lazily as the search reads it."""
 PAIR_POOL = 14
 MAX_PAIRS = 150
 
@@ -47,8 +49,18 @@ class SearchResult:
         return min(self.fixes, key=lambda m: (len(m.edits), m.tokens, -m.prior))
 
 
+def _at(mutants: Ranked, index: int) -> Mutant | None:
+    if isinstance(mutants, RankedMutants):
+        return mutants.at(index)
+    return mutants[index] if index < len(mutants) else None
+
+
+def _known(mutants: Ranked) -> int:
+    return mutants.built if isinstance(mutants, RankedMutants) else len(mutants)
+
+
 def _run_round(
-    mutants: Sequence[Mutant],
+    mutants: Ranked,
     checkers: Sequence[Checker],
     budget: SearchBudget,
     want: int,
@@ -57,7 +69,7 @@ def _run_round(
     admissible: Admissible | None,
 ) -> None:
     lock = threading.Lock()
-    position = iter(range(len(mutants)))
+    position = itertools.count()
 
     found: list[tuple[int, Mutant]] = []  # (rank, fix): every fix, also past ``want``
 
@@ -68,11 +80,12 @@ def _run_round(
             if budget.expired():
                 result.timed_out = True
                 return None
-            index = next(position, None)
-            if index is None:
+            index = next(position)
+            mutant = _at(mutants, index)  # built now if it was not yet: under the lock
+            if mutant is None:
                 return None
             result.tried += 1
-            return index, mutants[index]
+            return index, mutant
 
     def work(checker: Checker) -> None:
         while (taken := take()) is not None:
@@ -89,7 +102,7 @@ def _run_round(
                 elif outcome.failing_fixed > 0 and len(mutant.edits) == 1:
                     result.partial.append((mutant, outcome))
                 if progress is not None:
-                    progress(result.tried, len(mutants), len(found))
+                    progress(result.tried, _known(mutants), len(found))
 
     with ThreadPoolExecutor(max_workers=len(checkers), thread_name_prefix="repair") as pool:
         for future in [pool.submit(work, checker) for checker in checkers]:
@@ -113,13 +126,13 @@ def _admitted(admissible: Admissible, mutant: Mutant) -> bool:
 
 
 def pairs(
-    singles: Sequence[Mutant], partial: Sequence[tuple[Mutant, ValidationOutcome]],
+    singles: Ranked, partial: Sequence[tuple[Mutant, ValidationOutcome]],
     originals: Mapping[str, str],
 ) -> list[Mutant]:  # fmt: skip
     """Pairs of edits on different lines: partial fixes first, then the top singles."""
     ranked_partial = [m for m, _ in sorted(partial, key=lambda p: -p[1].failing_fixed)]
     pool: list[Mutant] = []
-    for mutant in [*ranked_partial, *singles]:
+    for mutant in itertools.chain(ranked_partial, singles):
         if mutant not in pool:
             pool.append(mutant)
         if len(pool) >= PAIR_POOL:
@@ -138,7 +151,7 @@ def pairs(
 
 
 def search(
-    mutants: Sequence[Mutant],
+    mutants: Ranked,
     checkers: Sequence[Checker],
     budget: SearchBudget,
     *,
